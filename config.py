@@ -1,0 +1,150 @@
+"""Settings, read from the environment (DESIGN.md §2).
+
+`Config` holds the defaults; `DevelopmentConfig`, `TestingConfig` and
+`ProductionConfig` adjust them.  `create_app()` picks one from `FLASK_ENV_CONFIG`
+(development by default) and calls its `validate()`.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+def env_str(name: str, default: str) -> str:
+    """A string setting; an empty variable counts as unset."""
+    return os.environ.get(name) or default
+
+
+def env_int(name: str, default: int) -> int:
+    """An integer setting; a malformed value stops start-up with the variable's name."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise RuntimeError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def env_bool(name: str, default: bool) -> bool:
+    """A yes/no setting: 1/true/yes/on or 0/false/no/off."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise RuntimeError(f"{name} must be true or false, got {raw!r}")
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    """A space- or comma-separated list."""
+    raw = env_str(name, default)
+    return [item for item in raw.replace(",", " ").split() if item]
+
+
+class Config:
+    """Defaults shared by every environment."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    # A relative SQLite URL lands in the app's instance/ folder.
+    SQLALCHEMY_DATABASE_URI = env_str("DATABASE_URL", "sqlite:///callback_desk.sqlite3")
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+
+    CLINIC_NAME = env_str("CLINIC_NAME", "Клиника")
+    CLINIC_TIMEZONE = env_str("CLINIC_TIMEZONE", "Europe/Moscow")
+    PHONE_REGION = env_str("PHONE_REGION", "RU")
+    CALLBACK_SLA_MINUTES = env_int("CALLBACK_SLA_MINUTES", 15)
+    CALLBACK_GRACE_MINUTES = env_int("CALLBACK_GRACE_MINUTES", 15)
+    CLAIM_MINUTES = env_int("CLAIM_MINUTES", 10)
+    MAX_ATTEMPTS = env_int("MAX_ATTEMPTS", 6)
+    SLOT_MINUTES = env_int("SLOT_MINUTES", 30)
+    RETENTION_DAYS = env_int("RETENTION_DAYS", 365)
+    PREFERRED_WINDOW_DAYS = env_int("PREFERRED_WINDOW_DAYS", 3)
+
+    # Anti-abuse
+    MIN_FILL_SECONDS = env_int("MIN_FILL_SECONDS", 3)
+    RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
+    RATELIMIT_STORAGE_URI = env_str("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_CALLBACK = env_str("RATELIMIT_CALLBACK", "5 per minute;30 per hour")
+    RATELIMIT_LOGIN = env_str("RATELIMIT_LOGIN", "20 per minute")
+    # Number of proxies in front of the app whose X-Forwarded-For is trusted (0: none).
+    TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
+
+    # Embedding and the JSON API
+    EMBED_ALLOWED_ORIGINS = env_list("EMBED_ALLOWED_ORIGINS")
+    CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
+
+    # 64 KiB is far more than a callback request needs.
+    MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 64 * 1024)
+    SPOOL_PATH = os.environ.get("SPOOL_PATH")  # default: instance/spool.jsonl
+
+    BABEL_DEFAULT_LOCALE = "ru"
+    BABEL_DEFAULT_TIMEZONE = CLINIC_TIMEZONE
+    LANGUAGES = ("ru", "en")
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 60)
+    WTF_CSRF_TIME_LIMIT = None  # tied to the session instead of a clock
+
+    LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+
+    @staticmethod
+    def validate(settings: Mapping[str, Any]) -> None:
+        """Refuse settings that cannot work; create_app() calls it on the final config."""
+        for name in ("CALLBACK_SLA_MINUTES", "CLAIM_MINUTES", "MAX_ATTEMPTS", "RETENTION_DAYS"):
+            if settings[name] <= 0:
+                raise RuntimeError(f"{name} must be positive")
+        if not 5 <= settings["SLOT_MINUTES"] <= 240:
+            raise RuntimeError("SLOT_MINUTES must be between 5 and 240")
+        if settings["MIN_FILL_SECONDS"] < 0:
+            raise RuntimeError("MIN_FILL_SECONDS must not be negative")
+        try:
+            ZoneInfo(settings["CLINIC_TIMEZONE"])
+        except (ZoneInfoNotFoundError, ValueError):
+            raise RuntimeError(f"CLINIC_TIMEZONE {settings['CLINIC_TIMEZONE']!r} is not a known time zone") from None
+
+
+class DevelopmentConfig(Config):
+    """Local development: debug on; without SECRET_KEY a key is generated once
+    and kept in instance/ (create_app), so restarts keep people signed in."""
+
+    DEBUG = True
+
+
+class TestingConfig(Config):
+    """The test suite: isolated database, no rate limits unless a test turns them on."""
+
+    TESTING = True
+    SECRET_KEY = "test-secret-key"
+    SQLALCHEMY_DATABASE_URI = env_str("TEST_DATABASE_URL", "sqlite://")
+    RATELIMIT_ENABLED = False
+    RATELIMIT_STORAGE_URI = "memory://"
+    MIN_FILL_SECONDS = 0
+
+
+class ProductionConfig(Config):
+    """Production: secrets required, cookies only over HTTPS."""
+
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+
+    @staticmethod
+    def validate(settings: Mapping[str, Any]) -> None:
+        Config.validate(settings)
+        if not settings.get("SECRET_KEY"):
+            raise RuntimeError("SECRET_KEY must be set in production")
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}

@@ -1,0 +1,78 @@
+"""Central error handling: roll back, then JSON for programs, a page for people."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, make_response, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from leads.extensions import db
+
+log = logging.getLogger(__name__)
+
+# What a person is told for each status; programs get the same text in JSON.
+MESSAGES = {
+    400: _l("The request could not be understood. Please go back and try again."),
+    401: _l("Please sign in to continue."),
+    403: _l("You do not have access to this page."),
+    404: _l("This page does not exist."),
+    405: _l("This action is not allowed here."),
+    409: _l("Someone else changed this at the same moment. Please reload and try again."),
+    413: _l("What you sent is too large."),
+    415: _l("Send the request as JSON (Content-Type: application/json)."),
+    429: _l("Too many requests from your address. Please wait a few minutes and try again."),
+    500: _l("Something went wrong on our side. Please try again in a minute."),
+    503: _l("The service is temporarily unavailable. Please try again in a minute."),
+}
+
+
+def wants_json() -> bool:
+    """True for the JSON API and for clients that ask for JSON."""
+    if request.blueprint == "api" or request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" and not request.accept_mimetypes.accept_html
+
+
+def error_response(status: int, message: str | None = None, field: str | None = None):
+    """An error answer in the client's format."""
+    text = str(message or MESSAGES.get(status, MESSAGES[500]))
+    if wants_json():
+        body = {"error": text}
+        if field:
+            body["errors"] = {field: [text]}
+        return jsonify(body), status
+    return render_template("errors/error.html", status=status, message=text), status
+
+
+def handle_http_error(error: HTTPException):
+    db.session.rollback()
+    response = make_response(error_response(error.code or 500))
+    # Keep what the exception already says (Retry-After on 429, Allow on 405).
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers.setdefault(name, value)
+    return response
+
+
+def handle_csrf_error(error: CSRFError):
+    db.session.rollback()
+    message = _l("This form has expired. Please reload the page and send it again.")
+    return error_response(400, message, field="csrf_token")
+
+
+def handle_unexpected(error: Exception):
+    db.session.rollback()
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return error_response(500)
+
+
+def init_app(app: Flask) -> None:
+    """Register the handlers."""
+    app.register_error_handler(CSRFError, handle_csrf_error)
+    app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(InternalServerError, handle_unexpected)
+    if not app.config.get("TESTING"):
+        app.register_error_handler(Exception, handle_unexpected)

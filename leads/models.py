@@ -1,0 +1,279 @@
+"""Database models (SQLAlchemy 2.0, typed).
+
+Times are stored as UTC and come back timezone-aware (`UTCDateTime`); the
+clinic's time zone is applied only when showing them.  Constraints that keep
+the data right under concurrency live here, in the database: one open lead per
+phone number, unique public ids.
+"""
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime, timezone
+from typing import Optional
+
+import sqlalchemy as sa
+from sqlalchemy import orm as so
+from sqlalchemy.types import TypeDecorator
+
+from leads.domain.outcomes import OPEN_STATES
+from leads.extensions import db
+
+
+def utcnow() -> datetime:
+    """The current instant, timezone-aware UTC (called per row, never at import)."""
+    return datetime.now(timezone.utc)
+
+
+def new_public_id() -> str:
+    """An unguessable identifier safe to show in a URL."""
+    return secrets.token_urlsafe(16)
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out; naive UTC in the column.
+
+    SQLite has no time zone type, so both databases store naive UTC and this
+    type refuses naive input rather than guessing what it meant.
+    """
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc)
+
+
+OPEN_STATE_VALUES = tuple(sorted(state.value for state in OPEN_STATES))
+_open_states_sql = "state IN (" + ", ".join(f"'{s}'" for s in OPEN_STATE_VALUES) + ")"
+
+
+class ConsentDocument(db.Model):
+    """One version of the consent text a patient agreed to, exactly as shown."""
+
+    __tablename__ = "consent_documents"
+    __table_args__ = (sa.UniqueConstraint("locale", "version", name="uq_consent_documents_locale_version"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    locale: so.Mapped[str] = so.mapped_column(sa.String(8))
+    version: so.Mapped[int] = so.mapped_column(sa.Integer)
+    sha256: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    body: so.Mapped[str] = so.mapped_column(sa.Text)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+
+class User(db.Model):
+    """A person who signs in: operator, manager or admin."""
+
+    __tablename__ = "users"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    username: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    display_name: so.Mapped[str] = so.mapped_column(sa.String(100))
+    role: so.Mapped[str] = so.mapped_column(sa.String(16))
+    password_hash: so.Mapped[str] = so.mapped_column(sa.String(256))
+    active: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=True)
+    # Rotated on logout, password reset and deactivation: every cookie that
+    # carries the old token stops working at once.
+    session_token: so.Mapped[str] = so.mapped_column(sa.String(64), default=new_public_id)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
+
+    # Flask-Login protocol
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+
+class LoginFailure(db.Model):
+    """A failed sign-in, kept for throttling by username."""
+
+    __tablename__ = "login_failures"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    username: so.Mapped[str] = so.mapped_column(sa.String(64), index=True)
+    ip: so.Mapped[str] = so.mapped_column(sa.String(64))
+    at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class Lead(db.Model):
+    """A person to call back: one open lead per phone, many requests."""
+
+    __tablename__ = "leads"
+    __table_args__ = (
+        # One open lead per phone number, enforced by the database so that
+        # concurrent repeat requests can never create a second one.
+        sa.Index(
+            "uq_leads_open_phone",
+            "phone",
+            unique=True,
+            sqlite_where=sa.text(_open_states_sql),
+            postgresql_where=sa.text(_open_states_sql),
+        ),
+        sa.Index("ix_leads_state_next_call_at", "state", "next_call_at"),
+        sa.Index("ix_leads_created_at", "created_at"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    public_id: so.Mapped[str] = so.mapped_column(sa.String(32), unique=True, default=new_public_id)
+    name: so.Mapped[str] = so.mapped_column(sa.String(100))
+    phone: so.Mapped[str] = so.mapped_column(sa.String(20), index=True)
+    state: so.Mapped[str] = so.mapped_column(sa.String(16), default="new")
+    close_reason: so.Mapped[Optional[str]] = so.mapped_column(sa.String(32))
+    source: so.Mapped[str] = so.mapped_column(sa.String(16), default="form")
+    comment: so.Mapped[str] = so.mapped_column(sa.String(500), default="")
+    preferred_start: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
+    preferred_end: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
+    page_url: so.Mapped[str] = so.mapped_column(sa.String(500), default="")
+    referrer: so.Mapped[str] = so.mapped_column(sa.String(500), default="")
+    utm_source: so.Mapped[str] = so.mapped_column(sa.String(100), default="")
+    utm_medium: so.Mapped[str] = so.mapped_column(sa.String(100), default="")
+    utm_campaign: so.Mapped[str] = so.mapped_column(sa.String(100), default="")
+    utm_term: so.Mapped[str] = so.mapped_column(sa.String(100), default="")
+    utm_content: so.Mapped[str] = so.mapped_column(sa.String(100), default="")
+    request_count: so.Mapped[int] = so.mapped_column(sa.Integer, default=1)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    last_request_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    next_call_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
+    attempts: so.Mapped[int] = so.mapped_column(sa.Integer, default=0)
+    first_attempt_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
+    last_attempt_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
+    last_outcome: so.Mapped[Optional[str]] = so.mapped_column(sa.String(16))
+    reached: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False)
+    callback_owner_id: so.Mapped[Optional[int]] = so.mapped_column(sa.ForeignKey("users.id"))
+    claimed_by_id: so.Mapped[Optional[int]] = so.mapped_column(sa.ForeignKey("users.id"))
+    claim_expires_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
+    sla_breached: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False)
+    excluded: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False)
+    closed_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
+    anonymized_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
+
+    requests: so.WriteOnlyMapped["LeadRequest"] = so.relationship(back_populates="lead")
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATE_VALUES
+
+
+class LeadRequest(db.Model):
+    """One submission of the form or API, with its consent evidence.
+
+    The first request of a lead and every repeat request each get a row; the
+    patient's thanks page is addressed by this row's public id, so a repeat
+    request looks exactly like a first one.
+    """
+
+    __tablename__ = "lead_requests"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    public_id: so.Mapped[str] = so.mapped_column(sa.String(32), unique=True)
+    lead_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("leads.id"), index=True)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+    name: so.Mapped[str] = so.mapped_column(sa.String(100))
+    phone: so.Mapped[str] = so.mapped_column(sa.String(20))
+    comment: so.Mapped[str] = so.mapped_column(sa.String(500), default="")
+    preferred_start: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
+    preferred_end: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
+    source: so.Mapped[str] = so.mapped_column(sa.String(16))
+    page_url: so.Mapped[str] = so.mapped_column(sa.String(500), default="")
+    referrer: so.Mapped[str] = so.mapped_column(sa.String(500), default="")
+    utm: so.Mapped[str] = so.mapped_column(sa.String(600), default="")  # query-string form, for the record
+    ip: so.Mapped[str] = so.mapped_column(sa.String(64), default="")
+    user_agent: so.Mapped[str] = so.mapped_column(sa.String(400), default="")
+    # Consent evidence (152-FZ): which text, exactly, and when.
+    consent_document_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("consent_documents.id"))
+    consent_version: so.Mapped[int] = so.mapped_column(sa.Integer)
+    consent_sha256: so.Mapped[str] = so.mapped_column(sa.String(64))
+    consent_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+    marketing_consent: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False)
+    # What the patient was promised, so the thanks page never changes its story.
+    promise_kind: so.Mapped[str] = so.mapped_column(sa.String(8))
+    promise_minutes: so.Mapped[Optional[int]] = so.mapped_column(sa.Integer)
+    promise_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
+    promise_until: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
+    spooled: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False)
+
+    lead: so.Mapped[Lead] = so.relationship(back_populates="requests")
+
+
+class LeadEvent(db.Model):
+    """A line on a lead's timeline."""
+
+    __tablename__ = "lead_events"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    lead_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("leads.id"), index=True)
+    at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    kind: so.Mapped[str] = so.mapped_column(sa.String(32))
+    user_id: so.Mapped[Optional[int]] = so.mapped_column(sa.ForeignKey("users.id"))
+    detail: so.Mapped[str] = so.mapped_column(sa.String(1000), default="")
+
+
+class CallAttempt(db.Model):
+    """One call an operator made and what came of it."""
+
+    __tablename__ = "call_attempts"
+    __table_args__ = (sa.Index("ix_call_attempts_lead_id_at", "lead_id", "at"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    lead_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("leads.id"))
+    operator_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
+    at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    outcome: so.Mapped[str] = so.mapped_column(sa.String(16))
+    reached: so.Mapped[bool] = so.mapped_column(sa.Boolean)
+    note: so.Mapped[str] = so.mapped_column(sa.String(1000), default="")
+    next_call_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
+
+
+class DoNotCall(db.Model):
+    """A phone number that asked never to be called."""
+
+    __tablename__ = "do_not_call"
+
+    phone: so.Mapped[str] = so.mapped_column(sa.String(20), primary_key=True)
+    added_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    lead_id: so.Mapped[Optional[int]] = so.mapped_column(sa.ForeignKey("leads.id"))
+    user_id: so.Mapped[Optional[int]] = so.mapped_column(sa.ForeignKey("users.id"))
+
+
+class AuditEntry(db.Model):
+    """Who touched personal data, when, and how."""
+
+    __tablename__ = "audit_log"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow, index=True)
+    user_id: so.Mapped[Optional[int]] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
+    action: so.Mapped[str] = so.mapped_column(sa.String(32))
+    lead_id: so.Mapped[Optional[int]] = so.mapped_column(sa.ForeignKey("leads.id"), index=True)
+    detail: so.Mapped[str] = so.mapped_column(sa.String(1000), default="")
+    ip: so.Mapped[str] = so.mapped_column(sa.String(64), default="")
+
+
+class Closure(db.Model):
+    """A date the clinic is shut (a public holiday), with the reason."""
+
+    __tablename__ = "closures"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    day: so.Mapped[date] = so.mapped_column(sa.Date, unique=True)
+    reason: so.Mapped[str] = so.mapped_column(sa.String(200), default="")

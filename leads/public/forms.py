@@ -1,0 +1,63 @@
+"""The request form: rendering, CSRF and the anti-bot fields.
+
+The rules for the fields themselves are in `validation.parse_request`, shared
+with the JSON API; this form only carries them to and from the page.
+"""
+from __future__ import annotations
+
+import time
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from itsdangerous import BadSignature, URLSafeSerializer
+from wtforms import BooleanField, HiddenField, SelectField, StringField, TelField, TextAreaField
+
+STARTED_SALT = "callback-form-started"
+
+
+class CallbackForm(FlaskForm):
+    """Name, phone, consent; optionally a call window and a comment."""
+
+    name = StringField(_l("Your name"), render_kw={"autocomplete": "name", "maxlength": 100})
+    phone = TelField(_l("Phone"), render_kw={"autocomplete": "tel", "inputmode": "tel", "maxlength": 40})
+    preferred_time = SelectField(_l("When to call"), choices=[], validate_choice=False)
+    comment = TextAreaField(_l("Comment (optional)"), render_kw={"maxlength": 500, "rows": 3})
+    consent = BooleanField()
+    marketing_consent = BooleanField(_l("I would like to hear about the clinic's offers (optional)"))
+    # A field people never see; bots fill every field they find.
+    website = StringField(render_kw={"autocomplete": "off", "tabindex": "-1"})
+    # When the form was shown, signed, for the minimum fill time.
+    started = HiddenField()
+    # Where the request came from, captured silently.
+    page_url = HiddenField()
+    referrer = HiddenField()
+    utm_source = HiddenField()
+    utm_medium = HiddenField()
+    utm_campaign = HiddenField()
+    utm_term = HiddenField()
+    utm_content = HiddenField()
+    embed = HiddenField()
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=STARTED_SALT)
+
+
+def started_token(now: float | None = None) -> str:
+    """A signed record of when the form was shown."""
+    return _serializer().dumps(int(now if now is not None else time.time()))
+
+
+def looks_like_a_bot(form: CallbackForm, now: float | None = None) -> bool:
+    """True if the honeypot was filled or the form came back faster than a person types."""
+    if (form.website.data or "").strip():
+        return True
+    min_seconds = current_app.config["MIN_FILL_SECONDS"]
+    if min_seconds <= 0:
+        return False
+    try:
+        shown_at = int(_serializer().loads(form.started.data or ""))
+    except (BadSignature, TypeError, ValueError):
+        return True
+    return (now if now is not None else time.time()) - shown_at < min_seconds

@@ -1,0 +1,33 @@
+"""The promise put into words the patient reads."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_babel import format_date, gettext as _
+
+from leads.domain.promise import CallPromise
+
+
+def _day_parts(moment: datetime) -> tuple[str, str]:
+    local_date = moment.date()
+    return format_date(local_date, "EEEE"), format_date(local_date, "d MMMM")
+
+
+def describe_promise(promise: CallPromise, tz, now: datetime) -> str:
+    """'We will call you within 15 minutes.', '… on Monday 24 November after 09:00.' and so on."""
+    if promise.kind == "within":
+        return _("We will call you within %(minutes)d minutes.", minutes=promise.minutes)
+    start = promise.at.astimezone(tz)
+    today = start.date() == now.astimezone(tz).date()
+    if promise.kind == "window":
+        end = promise.until.astimezone(tz)
+        times = {"start": start.strftime("%H:%M"), "end": end.strftime("%H:%M")}
+        if today:
+            return _("We will call you today between %(start)s and %(end)s.", **times)
+        weekday, date = _day_parts(start)
+        return _("We will call you on %(weekday)s %(date)s between %(start)s and %(end)s.", weekday=weekday, date=date, **times)
+    time = start.strftime("%H:%M")
+    if today:
+        return _("We will call you today after %(time)s.", time=time)
+    weekday, date = _day_parts(start)
+    return _("We will call you on %(weekday)s %(date)s after %(time)s.", weekday=weekday, date=date, time=time)

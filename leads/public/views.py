@@ -1,0 +1,214 @@
+"""Routes of the patient's side. Views parse, call one service, and answer."""
+from __future__ import annotations
+
+import re
+import secrets
+from urllib.parse import urlsplit
+
+from flask import (
+    abort,
+    current_app,
+    g,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import format_date, get_locale, lazy_gettext as _l
+
+from leads.domain.promise import preferred_windows
+from leads.extensions import limiter
+from leads.i18n import LANG_COOKIE
+from leads.net import client_ip
+from leads.public import bp
+from leads.public.forms import CallbackForm, looks_like_a_bot, started_token
+from leads.public.promise_text import describe_promise
+from leads.public.validation import parse_request
+from leads.services.clinic import calendar_or_default, now_utc
+from leads.services.health import health_report
+from leads.services.intake import (
+    UTM_KEYS,
+    CallbackRequest,
+    promise_for_request,
+    submit_callback_request,
+)
+
+PUBLIC_ID = re.compile(r"^[A-Za-z0-9_-]{16,32}$")
+
+
+def callback_rate_limit() -> str:
+    """Per-IP limits on sending the form (RATELIMIT_CALLBACK)."""
+    return current_app.config["RATELIMIT_CALLBACK"]
+
+
+def consent_text(locale: str | None = None) -> str:
+    """The consent document exactly as shown at /consent, in `locale`."""
+    locale = locale or str(get_locale())
+    return render_template(f"consent/text_{locale}.html")
+
+
+def opening_hours_rows(calendar) -> list[tuple[str, str]]:
+    """The weekly plan as (weekday names, hours) rows for the page footer."""
+    rows: list[tuple[str, str]] = []
+    reference = now_utc().date()
+    monday = reference.fromordinal(reference.toordinal() - reference.weekday())
+    for weekday in range(7):
+        day = monday.fromordinal(monday.toordinal() + weekday)
+        hours = calendar.weekly_plan.get(weekday)
+        text = f"{hours[0]:%H:%M}–{hours[1]:%H:%M}" if hours else str(_l("closed"))
+        name = format_date(day, "EEE")
+        if rows and rows[-1][1] == text:
+            first = rows[-1][0].split("–")[0]
+            rows[-1] = (f"{first}–{name}", text)
+        else:
+            rows.append((name, text))
+    return rows
+
+
+def window_choices(calendar, now) -> list[tuple[str, str]]:
+    """'As soon as possible' and the half-hour windows of the next working days."""
+    tz = calendar.tz
+    choices = [("", str(_l("As soon as possible")))]
+    for start, end in preferred_windows(calendar, now, days=current_app.config["PREFERRED_WINDOW_DAYS"]):
+        local_start, local_end = start.astimezone(tz), end.astimezone(tz)
+        label = f"{format_date(local_start.date(), 'EEE d MMMM')}, {local_start:%H:%M}–{local_end:%H:%M}"
+        choices.append((start.isoformat(), label))
+    return choices
+
+
+def _safe_url(value: str) -> str:
+    """An http(s) URL as given, or nothing (never a javascript: link in the operator's view)."""
+    value = (value or "").strip()[:500]
+    return value if urlsplit(value).scheme in ("http", "https") else ""
+
+
+def _render_form(form: CallbackForm, template: str, status: int = 200):
+    now = now_utc()
+    calendar = calendar_or_default(now)
+    form.preferred_time.choices = window_choices(calendar, now)
+    html = render_template(
+        template,
+        form=form,
+        hours=opening_hours_rows(calendar),
+        is_open=calendar.is_open(now),
+        sla_minutes=current_app.config["CALLBACK_SLA_MINUTES"],
+    )
+    return make_response(html, status)
+
+
+def _new_form() -> CallbackForm:
+    """A blank form carrying where it was opened from (page, referrer, UTM)."""
+    form = CallbackForm()
+    form.started.data = started_token()
+    form.page_url.data = _safe_url(request.args.get("page") or request.url)
+    form.referrer.data = _safe_url(request.args.get("ref") or request.referrer or "")
+    for key in UTM_KEYS:
+        getattr(form, key).data = request.args.get(key, "")[:100]
+    return form
+
+
+@bp.get("/")
+def index():
+    """The request form."""
+    return _render_form(_new_form(), "public/index.html")
+
+
+@bp.get("/embed")
+def embed():
+    """The form for an iframe on the clinic's site (framing allowed by EMBED_ALLOWED_ORIGINS)."""
+    form = _new_form()
+    form.embed.data = "1"
+    return _render_form(form, "public/embed.html")
+
+
+@bp.post("/callback")
+@limiter.limit(callback_rate_limit)
+def callback():
+    """Take a request: 303 to the thanks page, or the form again with a message by each bad field."""
+    form = CallbackForm()  # CSRF was checked before the view ran
+    embedded = form.embed.data == "1"
+    g.frameable = embedded
+    if looks_like_a_bot(form):
+        # A normal-looking answer and nothing stored.
+        return _to_thanks(secrets.token_urlsafe(16), embedded)
+    now = now_utc()
+    calendar = calendar_or_default(now)
+    parsed, errors = parse_request(
+        request.form,
+        calendar,
+        now,
+        region=current_app.config["PHONE_REGION"],
+        window_days=current_app.config["PREFERRED_WINDOW_DAYS"],
+    )
+    if errors:
+        for field, text in errors.items():
+            getattr(form, field).errors = [text]
+        return _render_form(form, "public/embed.html" if embedded else "public/index.html", 422)
+    locale = str(get_locale())
+    submitted = submit_callback_request(
+        CallbackRequest(
+            name=parsed.name,
+            phone=parsed.phone,
+            comment=parsed.comment,
+            preferred=parsed.preferred,
+            marketing_consent=parsed.marketing_consent,
+            consent_text=consent_text(locale),
+            locale=locale,
+            source="embed" if embedded else "form",
+            page_url=_safe_url(form.page_url.data),
+            referrer=_safe_url(form.referrer.data),
+            utm={key: getattr(form, key).data or "" for key in UTM_KEYS},
+            ip=client_ip(),
+            user_agent=request.user_agent.string,
+        ),
+        now,
+    )
+    return _to_thanks(submitted.public_id, embedded)
+
+
+def _to_thanks(public_id: str, embedded: bool):
+    args = {"embed": "1"} if embedded else {}
+    return redirect(url_for(".thanks", public_id=public_id, **args), code=303)
+
+
+@bp.get("/thanks/<public_id>")
+def thanks(public_id: str):
+    """When the call will come."""
+    if not PUBLIC_ID.match(public_id):
+        abort(404)
+    g.frameable = request.args.get("embed") == "1"
+    now = now_utc()
+    promise = promise_for_request(public_id, now)
+    tz = calendar_or_default(now).tz
+    return render_template(
+        "public/thanks.html", promise_text=describe_promise(promise, tz, now), embedded=g.frameable
+    )
+
+
+@bp.get("/consent")
+def consent():
+    """The consent document (its exact text is what each request's hash refers to)."""
+    return render_template("public/consent.html", body=consent_text())
+
+
+@bp.get("/lang/<code>")
+def set_language(code: str):
+    """The language switch: remembers the choice in a cookie and goes back."""
+    if code not in current_app.config["LANGUAGES"]:
+        abort(404)
+    target = request.args.get("next", "/")
+    # Only a path on this site: never an open redirect.
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        target = "/"
+    response = redirect(target, code=303)
+    response.set_cookie(LANG_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    return response
+
+
+@bp.get("/healthz")
+def healthz():
+    """Database status and spool size; 503 when the database is down."""
+    report = health_report()
+    return jsonify(report), 200 if report["database"] == "ok" else 503

@@ -1,0 +1,37 @@
+"""Security headers on every response."""
+from __future__ import annotations
+
+from flask import Flask, Response, current_app, g, request
+
+BASE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'"
+)
+EMBED_ENDPOINT = "public.embed"
+
+
+def frame_ancestors() -> str:
+    """Who may put this page in a frame: only the embed flow, only the allowed origins."""
+    if request.endpoint == EMBED_ENDPOINT or g.get("frameable"):
+        origins = current_app.config["EMBED_ALLOWED_ORIGINS"]
+        return " ".join(["'self'", *origins])
+    return "'none'"
+
+
+def set_security_headers(response: Response) -> Response:
+    """Add CSP, nosniff, Referrer-Policy and framing rules."""
+    ancestors = frame_ancestors()
+    response.headers.setdefault("Content-Security-Policy", f"{BASE_CSP}; frame-ancestors {ancestors}")
+    if ancestors == "'none'":
+        response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Register the header hook."""
+    app.after_request(set_security_headers)

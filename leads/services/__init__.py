@@ -1,0 +1,1 @@
+"""Application services: plain values in, domain errors out; the only code that commits."""

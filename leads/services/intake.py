@@ -1,0 +1,265 @@
+"""A patient's callback request becomes a lead (DESIGN.md §1.2).
+
+`submit_callback_request` answers the patient in every case: it stores the
+request, or, when the database cannot be written, spools it durably and
+answers the same.  `store_request` is the one writer, used live and by replay.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Mapping
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from leads.domain.outcomes import OPEN_STATES, LeadState
+from leads.domain.promise import CallPromise, promise_call
+from leads.extensions import db
+from leads.models import Lead, LeadEvent, LeadRequest, new_public_id
+from leads.services.clinic import calendar_or_default, now_utc
+from leads.services.consent import ConsentVersion, consent_version
+from leads.services.spool import Spool
+
+log = logging.getLogger(__name__)
+
+UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+OPEN_STATE_VALUES = [state.value for state in OPEN_STATES]
+# Two requests for one phone racing to create its lead: the loser retries as a
+# repeat request; more than a few rounds would mean something else is wrong.
+MAX_STORE_ROUNDS = 5
+
+
+@dataclass(frozen=True)
+class CallbackRequest:
+    """A validated request, as plain values (phone already E.164)."""
+
+    name: str
+    phone: str
+    consent_text: str
+    locale: str
+    comment: str = ""
+    preferred: tuple[datetime, datetime] | None = None
+    marketing_consent: bool = False
+    source: str = "form"
+    page_url: str = ""
+    referrer: str = ""
+    utm: Mapping[str, str] = field(default_factory=dict)
+    ip: str = ""
+    user_agent: str = ""
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """What the patient is told: the request's public id and the promised call time."""
+
+    public_id: str
+    promise: CallPromise
+    spooled: bool = False
+
+
+def spool() -> Spool:
+    """The app's spool file (SPOOL_PATH, default instance/spool.jsonl)."""
+    path = current_app.config.get("SPOOL_PATH") or Path(current_app.instance_path) / "spool.jsonl"
+    return Spool(path)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _from_iso(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def submit_callback_request(request: CallbackRequest, now: datetime | None = None) -> Submitted:
+    """Store a request (or spool it) and say when the call will come.
+
+    The reply is the same for a first request, a repeat request and a spooled
+    one, so it reveals nothing about who asked before.
+    """
+    now = now or now_utc()
+    calendar = calendar_or_default(now)
+    promise = promise_call(calendar, now, current_app.config["CALLBACK_SLA_MINUTES"], request.preferred)
+    record = request_record(request, new_public_id(), now, promise)
+    try:
+        store_request(record)
+    except SQLAlchemyError:
+        db.session.rollback()
+        log.error("database unavailable; request %s spooled", record["public_id"], exc_info=True)
+        spool().append(record)
+        return Submitted(record["public_id"], promise, spooled=True)
+    return Submitted(record["public_id"], promise)
+
+
+def request_record(request: CallbackRequest, public_id: str, now: datetime, promise: CallPromise) -> dict[str, Any]:
+    """The request as JSON-ready values: what is stored, or spooled."""
+    start, end = request.preferred or (None, None)
+    return {
+        "public_id": public_id,
+        "created_at": now.isoformat(),
+        "name": request.name,
+        "phone": request.phone,
+        "comment": request.comment,
+        "preferred_start": _iso(start),
+        "preferred_end": _iso(end),
+        "marketing_consent": request.marketing_consent,
+        "source": request.source,
+        "page_url": request.page_url[:500],
+        "referrer": request.referrer[:500],
+        "utm": {key: str(request.utm.get(key, ""))[:100] for key in UTM_KEYS},
+        "ip": request.ip[:64],
+        "user_agent": request.user_agent[:400],
+        "locale": request.locale,
+        "consent_text": request.consent_text,
+        "promise_kind": promise.kind,
+        "promise_minutes": promise.minutes,
+        "promise_at": _iso(promise.at),
+        "promise_until": _iso(promise.until),
+    }
+
+
+def store_request(record: dict[str, Any], *, replay: bool = False) -> bool:
+    """Insert one request: a new lead, or a repeat request on the phone's open lead.
+
+    Returns False when `replay` finds the request already stored (same public
+    id), True when it was stored now.  Commits.
+    """
+    consent = consent_version(record["locale"], record["consent_text"])
+    created = datetime.fromisoformat(record["created_at"])
+    preferred_start = _from_iso(record["preferred_start"])
+    for _ in range(MAX_STORE_ROUNDS):
+        if replay and db.session.scalar(
+            sa.select(LeadRequest.id).where(LeadRequest.public_id == record["public_id"])
+        ):
+            db.session.rollback()
+            return False
+        try:
+            lead_id = _add_to_open_lead(record["phone"], created)
+            is_repeat = lead_id is not None
+            if lead_id is None:
+                lead_id = _create_lead(record, created, preferred_start)
+            db.session.add(_request_row(record, lead_id, consent, created, spooled=replay))
+            db.session.add(
+                LeadEvent(
+                    lead_id=lead_id,
+                    at=created,
+                    kind="repeat_request" if is_repeat else "created",
+                    detail=record["source"] + (" (spooled)" if replay else ""),
+                )
+            )
+            db.session.commit()
+            return True
+        except IntegrityError:
+            # Another request for this phone created its open lead first.
+            db.session.rollback()
+    raise RuntimeError("could not store the request after repeated conflicts")
+
+
+def _add_to_open_lead(phone: str, at: datetime) -> int | None:
+    """Count a repeat request on the phone's open lead; its id, or None if none is open.
+
+    A repeat request raises the lead's priority: a retry waiting for later
+    becomes due now.  An agreed callback time is kept.
+    """
+    due_now = sa.case(
+        (
+            sa.and_(Lead.state.in_([LeadState.NEW.value, LeadState.RETRY.value]), Lead.next_call_at > at),
+            at,
+        ),
+        else_=Lead.next_call_at,
+    )
+    statement = (
+        sa.update(Lead)
+        .where(Lead.phone == phone, Lead.state.in_(OPEN_STATE_VALUES))
+        .values(request_count=Lead.request_count + 1, last_request_at=at, next_call_at=due_now)
+        .returning(Lead.id)
+    )
+    return db.session.execute(statement).scalar()
+
+
+def _create_lead(record: dict[str, Any], created: datetime, preferred_start: datetime | None) -> int:
+    utm = record["utm"]
+    lead = Lead(
+        public_id=new_public_id(),
+        name=record["name"],
+        phone=record["phone"],
+        state=LeadState.NEW.value,
+        source=record["source"],
+        comment=record["comment"],
+        preferred_start=preferred_start,
+        preferred_end=_from_iso(record["preferred_end"]),
+        page_url=record["page_url"],
+        referrer=record["referrer"],
+        request_count=1,
+        created_at=created,
+        last_request_at=created,
+        next_call_at=preferred_start or created,
+        **{key: utm.get(key, "") for key in UTM_KEYS},
+    )
+    db.session.add(lead)
+    db.session.flush()
+    return lead.id
+
+
+def _request_row(
+    record: dict[str, Any], lead_id: int, consent: ConsentVersion, created: datetime, *, spooled: bool
+) -> LeadRequest:
+    utm = "&".join(f"{key}={value}" for key, value in record["utm"].items() if value)
+    return LeadRequest(
+        public_id=record["public_id"],
+        lead_id=lead_id,
+        created_at=created,
+        name=record["name"],
+        phone=record["phone"],
+        comment=record["comment"],
+        preferred_start=_from_iso(record["preferred_start"]),
+        preferred_end=_from_iso(record["preferred_end"]),
+        source=record["source"],
+        page_url=record["page_url"],
+        referrer=record["referrer"],
+        utm=utm[:600],
+        ip=record["ip"],
+        user_agent=record["user_agent"],
+        consent_document_id=consent.id,
+        consent_version=consent.version,
+        consent_sha256=consent.sha256,
+        consent_at=created,
+        marketing_consent=record["marketing_consent"],
+        promise_kind=record["promise_kind"],
+        promise_minutes=record["promise_minutes"],
+        promise_at=_from_iso(record["promise_at"]),
+        promise_until=_from_iso(record["promise_until"]),
+        spooled=spooled,
+    )
+
+
+def replay_spool() -> tuple[int, int]:
+    """Insert every spooled request not yet stored; (stored, still waiting)."""
+
+    def insert(record: dict[str, Any]) -> bool:
+        try:
+            return store_request(record, replay=True)
+        except Exception:
+            db.session.rollback()
+            raise
+
+    return spool().replay(insert)
+
+
+def promise_for_request(public_id: str, now: datetime | None = None) -> CallPromise:
+    """The promise made to a request; for an unknown id, the promise made now.
+
+    A spooled request is not in the database yet and a bot's request never
+    will be: both see the page an honest, stored request would see.
+    """
+    row = db.session.scalar(sa.select(LeadRequest).where(LeadRequest.public_id == public_id))
+    if row is not None:
+        return CallPromise(
+            kind=row.promise_kind, minutes=row.promise_minutes, at=row.promise_at, until=row.promise_until
+        )
+    now = now or now_utc()
+    return promise_call(calendar_or_default(now), now, current_app.config["CALLBACK_SLA_MINUTES"])
