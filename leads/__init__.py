@@ -85,13 +85,19 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per audience (DESIGN.md §3)."""
+    from leads.admin import bp as admin_bp
     from leads.api import bp as api_bp
     from leads.auth import bp as auth_bp
+    from leads.manager import bp as manager_bp
+    from leads.operator import bp as operator_bp
     from leads.public import bp as public_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
+    app.register_blueprint(operator_bp, url_prefix="/operator")
+    app.register_blueprint(manager_bp, url_prefix="/manager")
+    app.register_blueprint(admin_bp, url_prefix="/admin")
 
 
 def register_errorhandlers(app: Flask) -> None:

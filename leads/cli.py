@@ -31,5 +31,8 @@ def demo(lead_count: int) -> None:
 
 def init_app(app: Flask) -> None:
     """Register the commands."""
+    from leads.auth.cli import users_cli
+
+    app.cli.add_command(users_cli)
     app.cli.add_command(spool_cli)
     app.cli.add_command(demo)

@@ -154,6 +154,9 @@ class Lead(db.Model):
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     last_request_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     next_call_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
+    # When the first call is due by the SLA, in business minutes from arrival
+    # (or from the preferred window's start): "past the SLA" is a comparison.
+    sla_due_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
     attempts: so.Mapped[int] = so.mapped_column(sa.Integer, default=0)
     first_attempt_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
     last_attempt_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)

@@ -183,6 +183,10 @@ def _add_to_open_lead(phone: str, at: datetime) -> int | None:
 
 def _create_lead(record: dict[str, Any], created: datetime, preferred_start: datetime | None) -> int:
     utm = record["utm"]
+    first_call = preferred_start or created
+    sla_due_at = calendar_or_default(created).add_business_minutes(
+        first_call, current_app.config["CALLBACK_SLA_MINUTES"]
+    )
     lead = Lead(
         public_id=new_public_id(),
         name=record["name"],
@@ -197,7 +201,8 @@ def _create_lead(record: dict[str, Any], created: datetime, preferred_start: dat
         request_count=1,
         created_at=created,
         last_request_at=created,
-        next_call_at=preferred_start or created,
+        next_call_at=first_call,
+        sla_due_at=sla_due_at,
         **{key: utm.get(key, "") for key in UTM_KEYS},
     )
     db.session.add(lead)

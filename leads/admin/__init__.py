@@ -1,0 +1,7 @@
+"""Administration: users, doctors, closures (/admin)."""
+from flask import Blueprint
+
+from leads.auth.access import ADMIN_ROLES, protect_blueprint
+
+bp = Blueprint("admin", __name__)
+protect_blueprint(bp, ADMIN_ROLES)

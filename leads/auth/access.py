@@ -1,0 +1,62 @@
+"""Who may do what: roles, and the guards that check them on every route.
+
+Anonymous people are sent to the login page (or get 401 as JSON); signed-in
+people without the role get 403.  `protect_blueprint` guards every route of a
+blueprint at once, so a route added later cannot forget it.
+"""
+from __future__ import annotations
+
+from functools import wraps
+from typing import Callable, Iterable
+
+from flask import Blueprint, abort, redirect, request, url_for
+from flask_login import current_user
+
+from leads.errors import error_response, wants_json
+
+OPERATOR, MANAGER, ADMIN = "operator", "manager", "admin"
+ROLES = (OPERATOR, MANAGER, ADMIN)
+# Who may use each audience's pages.
+DESK_ROLES = (OPERATOR, MANAGER, ADMIN)
+MANAGER_ROLES = (MANAGER, ADMIN)
+ADMIN_ROLES = (ADMIN,)
+
+
+def deny_unless(roles: Iterable[str]):
+    """None if the current user has one of `roles`; otherwise the answer to give."""
+    if not current_user.is_authenticated:
+        if wants_json():
+            return error_response(401)
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    if current_user.role not in roles:
+        return error_response(403)
+    return None
+
+
+def roles_required(*roles: str) -> Callable:
+    """Decorator: the view runs only for a signed-in user with one of `roles`."""
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def guarded(*args, **kwargs):
+            denied = deny_unless(roles)
+            return denied if denied is not None else view(*args, **kwargs)
+
+        return guarded
+
+    return decorate
+
+
+def protect_blueprint(bp: Blueprint, roles: Iterable[str]) -> None:
+    """Every route of `bp` requires one of `roles`."""
+    allowed = tuple(roles)
+
+    @bp.before_request
+    def _require_role():
+        return deny_unless(allowed)
+
+
+def require_role(*roles: str) -> None:
+    """Inside a view: stop with 403 unless the user has one of `roles`."""
+    if not current_user.is_authenticated or current_user.role not in roles:
+        abort(403)

@@ -1,0 +1,9 @@
+"""The operators' desk: the queue, lead cards, outcomes (/operator)."""
+from flask import Blueprint
+
+from leads.auth.access import DESK_ROLES, protect_blueprint
+
+bp = Blueprint("operator", __name__)
+protect_blueprint(bp, DESK_ROLES)
+
+from leads.operator import views  # noqa: E402,F401  (routes register on bp)
