@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
+from flask import g
 
 from leads import create_app
 from leads.extensions import db, limiter
@@ -59,6 +60,11 @@ def _empty_all_tables() -> None:
     db.session.commit()
 
 
+def _fresh_request_globals() -> None:
+    for name in list(vars(g)):
+        delattr(g, name)
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request, database_urls) -> str:
     """The database this test runs on."""
@@ -84,10 +90,15 @@ def app(backend, database_urls, app_settings, tmp_path, monkeypatch):
     }
     monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "instance"))
     application = create_app("testing", settings)
+    # Tests keep one app context open so they can query the database; Flask
+    # then reuses it, and its `g`, for every test request.  Production has a
+    # fresh `g` per request (Babel's locale, Flask-Login's user): so must tests.
+    application.before_request_funcs.setdefault(None, []).insert(0, _fresh_request_globals)
     forget_cached_versions()
     with application.app_context():
         _empty_all_tables()
-        limiter.reset()
+        if application.config["RATELIMIT_ENABLED"]:
+            limiter.reset()  # the limiter instance is shared by every app in this process
         yield application
         db.session.remove()
         db.engine.dispose()
