@@ -64,6 +64,8 @@ def register_logging(app: Flask) -> None:
     from leads.logs import install_redaction
 
     logging.basicConfig(level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Alembic announces its plugins at INFO on every start; only migrations need its voice.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     install_redaction()
 
 

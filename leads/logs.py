@@ -1,16 +1,19 @@
 """Logging that never writes a patient's phone number.
 
 Access logs print URLs (a search by phone would carry the number), and
-exceptions print values; the filter masks every run of digits that could be a
-phone number, whatever logger the record came from.
+exceptions print values.  Every log record, whichever logger or handler it goes
+to, is created with phone-like digit runs masked: the record factory is the one
+place all of them pass through.
 """
 from __future__ import annotations
 
 import logging
 import re
 
-# Seven or more digits, allowing the separators people type between them.
-PHONE_LIKE = re.compile(r"(?:\+|%2B)?\d(?:[\s\-().]|%20|%28|%29)*(?:\d(?:[\s\-().]|%20|%28|%29)*){5,}\d")
+# Seven or more digits, allowing the separators people type between them
+# (also URL-encoded: %2B for +, %20 and + for spaces, %28/%29 for brackets).
+_SEPARATOR = r"(?:[\s\-().+]|%20|%28|%29)*"
+PHONE_LIKE = re.compile(rf"(?:\+|%2B)?\d{_SEPARATOR}(?:\d{_SEPARATOR}){{5,}}\d")
 
 
 def redact(text: str) -> str:
@@ -18,27 +21,22 @@ def redact(text: str) -> str:
     return PHONE_LIKE.sub("[phone]", text)
 
 
-class RedactPhones(logging.Filter):
-    """Rewrites a record's message with phone numbers masked."""
+def install_redaction() -> None:
+    """Make every new log record carry its message with phone numbers masked."""
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "redacts_phones", False):
+        return
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
+    def factory(*args, **kwargs) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record is logging's to report, not ours
+            return record
         masked = redact(message)
         if masked != message:
             record.msg, record.args = masked, None
-        return True
+        return record
 
-
-_FILTER = RedactPhones()
-
-
-def install_redaction() -> None:
-    """Attach the filter to every handler of the root and werkzeug loggers."""
-    for logger in (logging.getLogger(), logging.getLogger("werkzeug"), logging.getLogger("gunicorn.access")):
-        for handler in logger.handlers:
-            if _FILTER not in handler.filters:
-                handler.addFilter(_FILTER)
-    # Records that reach a handler added later still pass through this one.
-    root = logging.getLogger()
-    if _FILTER not in root.filters:
-        root.addFilter(_FILTER)
+    factory.redacts_phones = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)

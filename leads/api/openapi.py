@@ -31,7 +31,7 @@ def _error_response(description: str, schema: str = "FieldErrors") -> dict[str, 
 def openapi_document() -> dict[str, Any]:
     """The document served at /api/v1/openapi.json."""
     return {
-        "openapi": "3.0.3",
+        "openapi": "3.1.0",
         "info": {
             "title": "Callback Desk API",
             "version": "1.0.0",
@@ -92,8 +92,7 @@ def openapi_document() -> dict[str, Any]:
                         },
                         "marketing_consent": {"type": "boolean", "default": False},
                         "preferred_time": {
-                            "type": "string",
-                            "nullable": True,
+                            "type": ["string", "null"],
                             "description": "Empty or 'asap', or the ISO 8601 start of a half-hour "
                             "window inside opening hours in the next working days",
                         },
@@ -120,9 +119,9 @@ def openapi_document() -> dict[str, Any]:
                             "required": ["kind", "text"],
                             "properties": {
                                 "kind": {"type": "string", "enum": ["within", "after", "window"]},
-                                "minutes": {"type": "integer", "nullable": True},
-                                "at": {"type": "string", "format": "date-time", "nullable": True},
-                                "until": {"type": "string", "format": "date-time", "nullable": True},
+                                "minutes": {"type": ["integer", "null"]},
+                                "at": {"type": ["string", "null"], "format": "date-time"},
+                                "until": {"type": ["string", "null"], "format": "date-time"},
                                 "text": {"type": "string"},
                             },
                         },

@@ -259,9 +259,14 @@ def promise_for_request(public_id: str, now: datetime | None = None) -> CallProm
     """The promise made to a request; for an unknown id, the promise made now.
 
     A spooled request is not in the database yet and a bot's request never
-    will be: both see the page an honest, stored request would see.
+    will be: both see the page an honest, stored request would see, and so
+    does everyone while the database is down.
     """
-    row = db.session.scalar(sa.select(LeadRequest).where(LeadRequest.public_id == public_id))
+    try:
+        row = db.session.scalar(sa.select(LeadRequest).where(LeadRequest.public_id == public_id))
+    except SQLAlchemyError:  # the database is down: the request may be in the spool
+        db.session.rollback()
+        row = None
     if row is not None:
         return CallPromise(
             kind=row.promise_kind, minutes=row.promise_minutes, at=row.promise_at, until=row.promise_until

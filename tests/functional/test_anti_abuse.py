@@ -1,0 +1,111 @@
+"""CSRF, the honeypot, the minimum fill time and rate limits on the request form."""
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+import time_machine
+
+from leads.extensions import db
+from leads.models import Lead
+from tests.conftest import at
+
+VALID = {"name": "Иван", "phone": "+7 916 123-45-67", "consent": "y"}
+NOW = at("2026-11-23 10:00")
+
+
+def leads_stored() -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Lead))
+
+
+def form_fields(client) -> dict[str, str]:
+    html = client.get("/").get_data(as_text=True)
+    return dict(re.findall(r'<input id="(csrf_token|started)" name="\1" type="hidden" value="([^"]*)"', html))
+
+
+class TestCsrf:
+    @pytest.fixture
+    def app_settings(self):
+        return {"WTF_CSRF_ENABLED": True}
+
+    def test_a_post_without_the_token_is_refused_and_nothing_stored(self, client):
+        response = client.post("/callback", data=VALID)
+        assert response.status_code == 400
+        assert "expired" in response.get_data(as_text=True) or "устарела" in response.get_data(as_text=True)
+        assert leads_stored() == 0
+
+    def test_a_post_with_the_token_from_the_page_is_accepted(self, client):
+        fields = form_fields(client)
+        assert client.post("/callback", data={**VALID, **fields}).status_code == 303
+        assert leads_stored() == 1
+
+
+def test_a_filled_honeypot_gets_the_normal_thanks_and_nothing_is_stored(client):
+    response = client.post("/callback", data={**VALID, "website": "http://spam.example"})
+    assert response.status_code == 303
+    assert client.get(response.headers["Location"]).status_code == 200
+    assert leads_stored() == 0
+
+
+def test_the_api_honeypot_also_stores_nothing(client):
+    response = client.post("/api/v1/leads", json={**VALID, "consent": True, "website": "x"})
+    assert response.status_code == 201 and "public_id" in response.json
+    assert leads_stored() == 0
+
+
+class TestMinimumFillTime:
+    @pytest.fixture
+    def app_settings(self):
+        return {"MIN_FILL_SECONDS": 3}
+
+    @pytest.mark.parametrize(("seconds", "stored"), [(2, 0), (3, 1), (60, 1)])
+    def test_a_form_sent_faster_than_a_person_types_is_a_bot(self, client, seconds, stored):
+        with time_machine.travel(NOW, tick=False) as clock:
+            started = form_fields(client)["started"]
+            clock.shift(seconds)
+            response = client.post("/callback", data={**VALID, "started": started})
+        assert response.status_code == 303
+        assert leads_stored() == stored
+
+    def test_a_missing_or_forged_start_time_is_a_bot(self, client):
+        client.post("/callback", data=VALID)
+        client.post("/callback", data={**VALID, "started": "MTcwMDAwMDAwMA.forged"})
+        assert leads_stored() == 0
+
+    def test_a_form_shown_again_with_errors_keeps_its_start_time(self, client):
+        with time_machine.travel(NOW, tick=False) as clock:
+            started = form_fields(client)["started"]
+            clock.shift(10)
+            again = client.post("/callback", data={**VALID, "phone": "123", "started": started})
+            kept = re.search(r'name="started" type="hidden" value="([^"]*)"', again.get_data(as_text=True)).group(1)
+            assert kept == started
+            assert client.post("/callback", data={**VALID, "started": kept}).status_code == 303
+        assert leads_stored() == 1
+
+
+class TestRateLimit:
+    @pytest.fixture
+    def app_settings(self):
+        return {"RATELIMIT_ENABLED": True, "RATELIMIT_CALLBACK": "3 per minute"}
+
+    def test_the_fourth_request_in_a_minute_gets_a_clear_429_page(self, client):
+        for index in range(3):
+            assert client.post("/callback", data={**VALID, "phone": f"+7916123450{index}"}).status_code == 303
+        response = client.post("/callback", data={**VALID, "phone": "+79161234599"})
+        assert response.status_code == 429
+        assert "Retry-After" in response.headers
+        assert "Слишком много" in response.get_data(as_text=True)
+        assert leads_stored() == 3
+
+    def test_the_api_answers_429_as_json(self, client):
+        for index in range(3):
+            client.post("/api/v1/leads", json={**VALID, "consent": True, "phone": f"+7916123450{index}"})
+        response = client.post("/api/v1/leads", json={**VALID, "consent": True})
+        assert response.status_code == 429 and "error" in response.json
+
+    def test_limits_are_per_address(self, client):
+        for index in range(3):
+            client.post("/callback", data={**VALID, "phone": f"+7916123450{index}"})
+        other = client.post("/callback", data=VALID, environ_base={"REMOTE_ADDR": "198.51.100.7"})
+        assert other.status_code == 303

@@ -1,0 +1,116 @@
+"""No request is ever lost: the database refuses writes → spool → replay, once."""
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+
+from leads.extensions import db
+from leads.models import Lead, LeadRequest
+from leads.services.intake import replay_spool, spool
+
+VALID = {"name": "Ольга", "phone": "+7 916 765-43-21", "consent": "y"}
+
+
+@contextmanager
+def database_refuses_writes():
+    """Every new connection is read-only: the database itself refuses the writes."""
+    engine = db.engine
+    statement = (
+        "PRAGMA query_only = ON"
+        if engine.dialect.name == "sqlite"
+        else "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"
+    )
+
+    def read_only(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute(statement)
+        cursor.close()
+        if engine.dialect.name == "postgresql":
+            dbapi_connection.commit()
+
+    db.session.remove()
+    engine.dispose()
+    sa.event.listen(engine, "connect", read_only)
+    try:
+        yield
+    finally:
+        db.session.remove()
+        sa.event.remove(engine, "connect", read_only)
+        engine.dispose()
+
+
+def count(model) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def test_a_request_the_database_refuses_is_spooled_and_the_patient_sees_thanks(client):
+    with database_refuses_writes():
+        response = client.post("/callback", data=VALID)
+        assert response.status_code == 303
+        thanks = client.get(response.headers["Location"])
+        assert thanks.status_code == 200
+    assert count(LeadRequest) == 0
+    assert spool().size() == 1
+    record = json.loads(spool().path.read_text())
+    assert record["public_id"] == response.headers["Location"].rsplit("/", 1)[1]
+    assert record["phone"] == "+79167654321"
+
+
+def test_replay_inserts_each_spooled_request_exactly_once(client, runner):
+    with database_refuses_writes():
+        locations = [client.post("/callback", data={**VALID, "phone": f"+7916765432{i}"}).headers["Location"]
+                     for i in range(3)]
+        # A repeat request for the first phone, spooled too.
+        client.post("/api/v1/leads", json={**VALID, "consent": True, "phone": "+79167654320"})
+    assert spool().size() == 4
+
+    result = runner.invoke(args=["spool", "replay"])
+    assert result.exit_code == 0, result.output
+    assert "stored 4, still waiting 0" in result.output
+    assert count(Lead) == 3 and count(LeadRequest) == 4
+    stored_ids = set(db.session.scalars(sa.select(LeadRequest.public_id)))
+    assert {location.rsplit("/", 1)[1] for location in locations} <= stored_ids
+    assert all(db.session.scalars(sa.select(LeadRequest.spooled)))
+    assert db.session.scalar(sa.select(Lead.request_count).where(Lead.phone == "+79167654320")) == 2
+
+    assert runner.invoke(args=["spool", "replay"]).output.strip() == "stored 0, still waiting 0"
+    assert count(LeadRequest) == 4
+
+
+def test_replaying_a_record_already_stored_does_not_store_it_twice(client):
+    with database_refuses_writes():
+        client.post("/callback", data=VALID)
+    line = spool().path.read_text()
+    replay_spool()
+    # The same record arrives again (say, a copy of the file was replayed elsewhere).
+    spool().path.write_text(line)
+    assert replay_spool() == (0, 0)
+    assert count(LeadRequest) == 1
+
+
+def test_a_failed_replay_keeps_the_records(client):
+    with database_refuses_writes():
+        client.post("/callback", data=VALID)
+        assert replay_spool() == (0, 1)
+    assert spool().size() == 1
+    assert replay_spool() == (1, 0)
+
+
+def test_the_spooled_request_keeps_its_original_time_and_promise(client):
+    with database_refuses_writes():
+        location = client.post("/callback", data=VALID).headers["Location"]
+        promise_before = client.get(location).get_data(as_text=True)
+    record = json.loads(spool().path.read_text())
+    replay_spool()
+    row = db.session.scalar(sa.select(LeadRequest))
+    assert row.created_at.isoformat() == record["created_at"]
+    assert client.get(location).get_data(as_text=True) == promise_before
+
+
+def test_health_reports_the_database_and_the_spool(client):
+    assert client.get("/healthz").json == {"database": "ok", "spool": 0}
+    with database_refuses_writes():
+        client.post("/callback", data=VALID)
+    assert client.get("/healthz").json == {"database": "ok", "spool": 1}
