@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test install install-dev translations migrate demo bench clean
+.PHONY: run test install install-dev translations messages migrate demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ install-dev: $(VENV)/.installed-dev
 # Compiled catalogs are build output (not committed), made from translations/*/LC_MESSAGES/messages.po.
 translations: $(VENV)/.installed
 	$(BIN)/pybabel compile --use-fuzzy -q -d translations
+
+# After changing user-facing strings: extract them and merge into both catalogs.
+messages: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l -o translations/messages.pot .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
 
 migrate: install translations
 	$(FLASK) db upgrade

@@ -45,7 +45,8 @@ def test_a_valid_request_is_stored_and_the_patient_is_told_when_we_call(client):
     response = client.post("/callback", data=VALID)
     assert response.status_code == 303
     assert re.fullmatch(r"/thanks/[A-Za-z0-9_-]{16,32}", response.headers["Location"])
-    thanks = client.get(response.headers["Location"], headers={"Cookie": "lang=en"})
+    client.set_cookie("lang", "en")
+    thanks = client.get(response.headers["Location"])
     assert "We will call you within 15 minutes." in thanks.get_data(as_text=True)
     lead = db.session.scalar(sa.select(Lead))
     assert (lead.name, lead.phone, lead.state, lead.request_count) == ("Анна-Мария О'Нил", "+79161234567", "new", 1)
