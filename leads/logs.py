@@ -1,4 +1,4 @@
-"""Logging that never writes a patient's phone number.
+"""Logging that never writes a patient's phone number or searched name.
 
 Access logs print URLs (a search by phone would carry the number), and
 exceptions print values.  Every log record, whichever logger or handler it goes
@@ -16,9 +16,13 @@ _SEPARATOR = r"(?:[\s\-().+]|%20|%28|%29)*"
 PHONE_LIKE = re.compile(rf"(?:\+|%2B)?\d{_SEPARATOR}(?:\d{_SEPARATOR}){{5,}}\d")
 
 
+# A search term in a URL may be a patient's name.
+SEARCH_TERM = re.compile(r"([?&]q=)[^&\s\"']*")
+
+
 def redact(text: str) -> str:
-    """`text` with phone-like digit runs replaced by a mask."""
-    return PHONE_LIKE.sub("[phone]", text)
+    """`text` with phone-like digit runs and URL search terms masked."""
+    return SEARCH_TERM.sub(r"\1[redacted]", PHONE_LIKE.sub("[phone]", text))
 
 
 def install_redaction() -> None:

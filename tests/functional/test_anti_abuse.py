@@ -109,3 +109,37 @@ class TestRateLimit:
             client.post("/callback", data={**VALID, "phone": f"+7916123450{index}"})
         other = client.post("/callback", data=VALID, environ_base={"REMOTE_ADDR": "198.51.100.7"})
         assert other.status_code == 303
+
+
+def redis_reachable() -> bool:
+    import socket
+
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not redis_reachable(), reason="needs Redis on 127.0.0.1:6379")
+class TestRateLimitInRedis:
+    """Production keeps the counters in Redis, shared by every worker process."""
+
+    @pytest.fixture
+    def app_settings(self):
+        return {
+            "RATELIMIT_ENABLED": True,
+            "RATELIMIT_CALLBACK": "2 per minute",
+            "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/15",
+        }
+
+    def test_the_limit_holds_across_two_app_instances(self, app, client):
+        from leads import create_app
+        from leads.extensions import limiter
+
+        assert limiter.storage.check()  # the app really talks to Redis
+        client.post("/callback", data={**VALID, "phone": "+79161234501"})
+        client.post("/callback", data={**VALID, "phone": "+79161234502"})
+        # A second worker: its own app, the same Redis.
+        other = create_app("testing", {**app.config, "RATELIMIT_ENABLED": True})
+        assert other.test_client().post("/callback", data=VALID).status_code == 429

@@ -97,6 +97,11 @@ def test_phone_numbers_never_reach_the_logs(line):
     assert "123" not in redact(line).replace("HTTP/1.1", "")
 
 
+def test_a_searched_name_never_reaches_the_logs():
+    line = '"GET /operator/search?q=%D0%90%D0%BD%D0%BD%D0%B0&state=new HTTP/1.1" 200'
+    assert redact(line) == '"GET /operator/search?q=[redacted]&state=new HTTP/1.1" 200'
+
+
 def test_log_records_are_redacted(client, caplog):
     caplog.set_level(logging.INFO)
     logging.getLogger("werkzeug").info("POST /x phone=+7 916 123-45-67")
