@@ -1,0 +1,44 @@
+"""The staff navigation: the areas the signed-in user's role may use."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from leads.auth.access import ADMIN_ROLES, DESK_ROLES, MANAGER_ROLES
+
+# (label, endpoint, path to use while the endpoint does not exist yet, roles)
+AREAS = (
+    (_l("Queue"), "operator.queue", "/operator/", DESK_ROLES),
+    (_l("Reports"), "manager.index", "/manager/", MANAGER_ROLES),
+    (_l("Users"), "admin.users", "/admin/users", ADMIN_ROLES),
+)
+
+
+@dataclass(frozen=True)
+class NavLink:
+    """One link of the staff navigation."""
+
+    label: str
+    url: str
+    current: bool
+
+
+def staff_links() -> list[NavLink]:
+    """Links to the areas the current user may use, in menu order; none for anonymous people."""
+    if not current_user.is_authenticated:
+        return []
+    links = []
+    for label, endpoint, fallback, roles in AREAS:
+        if current_user.role not in roles:
+            continue
+        url = url_for(endpoint) if endpoint in current_app.view_functions else fallback
+        links.append(NavLink(str(label), url, request.path.startswith(url)))
+    return links
+
+
+def inject_nav() -> dict:
+    """Template context: `staff_links()` for _nav.html."""
+    return {"staff_links": staff_links}

@@ -1,0 +1,51 @@
+"""Idle sessions end: a signed-in session remembers when it was last used.
+
+The check runs before every request (registered on the auth blueprint with
+`before_app_request`).  An expired session is signed out here; the route's own
+guard then sends the person to the login page, where the message explains why.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import current_app, flash, request, session
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, logout_user
+
+from leads.services.clinic import now_utc
+
+LAST_SEEN_KEY = "last_seen"
+
+
+def mark_seen(now: datetime | None = None) -> None:
+    """Record that the session was used at `now` (epoch seconds, UTC)."""
+    session[LAST_SEEN_KEY] = (now or now_utc()).timestamp()
+
+
+def is_idle_expired(last_seen: float, now: datetime, idle_minutes: int) -> bool:
+    """True once `idle_minutes` have passed since `last_seen`: exactly at the limit the session is over."""
+    return now.timestamp() - last_seen >= idle_minutes * 60
+
+
+def expire_idle_session() -> None:
+    """Sign out a session unused for SESSION_IDLE_MINUTES; otherwise note this use."""
+    # Anonymous visitors (patients) have no user in the session: no database work for them.
+    if request.endpoint == "static" or "_user_id" not in session:
+        return
+    if not current_user.is_authenticated:
+        return
+    now = now_utc()
+    last_seen = session.get(LAST_SEEN_KEY)
+    idle_minutes = current_app.config["SESSION_IDLE_MINUTES"]
+    if isinstance(last_seen, (int, float)) and is_idle_expired(last_seen, now, idle_minutes):
+        logout_user()
+        session.pop(LAST_SEEN_KEY, None)
+        flash(
+            _l(
+                "You were signed out after %(minutes)d minutes without activity. Please sign in again.",
+                minutes=idle_minutes,
+            ),
+            "info",
+        )
+        return
+    mark_seen(now)

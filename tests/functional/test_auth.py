@@ -1,0 +1,282 @@
+"""Signing in and out: /login, /logout, throttling, the safe `next`, CSRF, the staff menu."""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+import time_machine
+
+from leads.extensions import db
+from leads.models import AuditEntry, LoginFailure
+from tests.conftest import at, sign_in
+
+PASSWORD = "correct horse battery"
+SAME_MESSAGE = "Incorrect username or password."
+
+
+@pytest.fixture
+def client(app):
+    """A browser that reads English (the msgids), whatever catalogs are compiled."""
+    browser = app.test_client()
+    browser.set_cookie("lang", "en")
+    return browser
+
+
+def log_in(client, username: str, password: str = PASSWORD, next: str | None = None, **headers):
+    """POST the login form as a person would."""
+    data = {"username": username, "password": password}
+    if next is not None:
+        data["next"] = next
+    return client.post("/login", data=data, headers=headers)
+
+
+def audit_actions() -> list[str]:
+    return list(db.session.scalars(sa.select(AuditEntry.action).order_by(AuditEntry.id)))
+
+
+def test_login_page_shows_the_form(client):
+    page = client.get("/login")
+    assert page.status_code == 200
+    assert 'name="username"' in page.text and 'name="password"' in page.text
+
+
+def test_right_password_signs_in_and_opens_the_queue(client, make_user):
+    make_user("operator", username="olga")
+    answer = log_in(client, "olga")
+    assert answer.status_code == 303
+    assert answer.location == "/operator/"
+    assert client.get("/operator/").status_code == 200
+
+
+@pytest.mark.parametrize("role", ["manager", "admin"])
+def test_managers_and_admins_also_start_at_the_queue_while_reports_have_no_pages(client, make_user, role):
+    make_user(role, username="boss")
+    assert log_in(client, "boss").location == "/operator/"
+
+
+def test_username_is_not_case_sensitive(client, make_user):
+    make_user("operator", username="olga")
+    assert log_in(client, "  Olga ").status_code == 303
+
+
+def test_wrong_password_is_refused_and_nobody_is_signed_in(client, make_user):
+    make_user("operator", username="olga")
+    answer = log_in(client, "olga", "not the password")
+    assert answer.status_code == 401
+    assert SAME_MESSAGE in answer.text
+    assert client.get("/operator/").status_code == 302
+
+
+def test_unknown_user_gets_exactly_the_same_message_as_a_wrong_password(client, make_user):
+    make_user("operator", username="olga")
+    wrong_password = log_in(client, "olga", "not the password")
+    unknown_user = log_in(client, "nobody", "not the password")
+    assert unknown_user.status_code == wrong_password.status_code == 401
+    assert SAME_MESSAGE in unknown_user.text and SAME_MESSAGE in wrong_password.text
+
+
+def test_deactivated_account_gets_the_same_message(client, make_user):
+    user = make_user("operator", username="olga")
+    user.active = False
+    db.session.commit()
+    answer = log_in(client, "olga")
+    assert answer.status_code == 401
+    assert SAME_MESSAGE in answer.text
+
+
+def test_empty_fields_are_asked_for_by_name(client):
+    answer = client.post("/login", data={"username": "", "password": ""})
+    assert answer.status_code == 400
+    assert "Enter your username." in answer.text
+    assert "Enter your password." in answer.text
+
+
+def test_signing_in_and_failing_are_audited(client, make_user):
+    make_user("operator", username="olga")
+    log_in(client, "olga", "not the password")
+    log_in(client, "olga")
+    client.post("/logout")
+    assert audit_actions() == ["login_failed", "login", "logout"]
+
+
+class TestThrottling:
+    """Five failures for one username within 15 minutes lock it until the oldest is 15 minutes old."""
+
+    def fail(self, client, username, times):
+        for _ in range(times):
+            assert log_in(client, username, "not the password").status_code == 401
+
+    def test_five_failures_refuse_even_the_right_password_and_say_when_to_come_back(self, client, make_user):
+        make_user("operator", username="olga")
+        with time_machine.travel(at("2026-11-24 10:00"), tick=False) as clock:
+            for minute in range(5):  # 10:00, 10:01 … 10:04 clinic time
+                clock.move_to(at(f"2026-11-24 10:0{minute}"))
+                self.fail(client, "olga", 1)
+            clock.move_to(at("2026-11-24 10:05"))
+            refused = log_in(client, "olga")
+            assert refused.status_code == 429
+            assert "Too many failed attempts. Try again at 10:15." in refused.text
+
+    def test_the_lock_ends_fifteen_minutes_after_the_first_of_the_five(self, client, make_user):
+        make_user("operator", username="olga")
+        with time_machine.travel(at("2026-11-24 10:00"), tick=False) as clock:
+            self.fail(client, "olga", 5)
+            clock.move_to(at("2026-11-24 10:14:59"))
+            assert log_in(client, "olga").status_code == 429
+            clock.move_to(at("2026-11-24 10:15"))
+            assert log_in(client, "olga").status_code == 303
+
+    def test_attempts_while_locked_do_not_push_the_time_back(self, client, make_user):
+        make_user("operator", username="olga")
+        with time_machine.travel(at("2026-11-24 10:00"), tick=False) as clock:
+            self.fail(client, "olga", 5)
+            clock.move_to(at("2026-11-24 10:10"))
+            for _ in range(3):
+                assert "Try again at 10:15." in log_in(client, "olga", "guess").text
+            clock.move_to(at("2026-11-24 10:15"))
+            assert log_in(client, "olga").status_code == 303
+
+    def test_the_time_is_rounded_up_to_the_minute_in_the_clinic_time_zone(self, client, make_user):
+        make_user("operator", username="olga")
+        with time_machine.travel(at("2026-11-24 10:00:30"), tick=False):
+            self.fail(client, "olga", 5)
+            assert "Try again at 10:16." in log_in(client, "olga").text
+
+    def test_four_failures_do_not_lock(self, client, make_user):
+        make_user("operator", username="olga")
+        self.fail(client, "olga", 4)
+        assert log_in(client, "olga").status_code == 303
+
+    def test_failures_older_than_fifteen_minutes_do_not_count(self, client, make_user):
+        make_user("operator", username="olga")
+        with time_machine.travel(at("2026-11-24 10:00"), tick=False) as clock:
+            self.fail(client, "olga", 4)
+            clock.move_to(at("2026-11-24 10:15"))
+            self.fail(client, "olga", 1)
+            assert log_in(client, "olga").status_code == 303
+
+    def test_a_successful_login_clears_the_count(self, client, make_user):
+        make_user("operator", username="olga")
+        self.fail(client, "olga", 4)
+        assert log_in(client, "olga").status_code == 303
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(LoginFailure)) == 0
+
+    def test_an_unknown_username_is_locked_the_same_way(self, client):
+        with time_machine.travel(at("2026-11-24 10:00"), tick=False):
+            self.fail(client, "nobody", 5)
+            assert "Too many failed attempts. Try again at 10:15." in log_in(client, "nobody").text
+
+    def test_one_locked_username_does_not_lock_another(self, client, make_user):
+        make_user("operator", username="olga")
+        self.fail(client, "someone-else", 5)
+        assert log_in(client, "olga").status_code == 303
+
+
+class TestSafeNext:
+    @pytest.mark.parametrize("target", ["/admin/users", "/operator/?page=2"])
+    def test_a_path_on_this_site_is_followed(self, client, make_user, target):
+        make_user("admin", username="root")
+        assert log_in(client, "root", next=target).location == target
+
+    @pytest.mark.parametrize(
+        "target",
+        [
+            "https://evil.example/phish",
+            "//evil.example/phish",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "javascript:alert(1)",
+            "evil.example",
+            "/login",
+            "/operator/\r\nSet-Cookie: x=y",
+        ],
+    )
+    def test_anything_else_is_ignored(self, client, make_user, target):
+        make_user("operator", username="olga")
+        assert log_in(client, "olga", next=target).location == "/operator/"
+
+    def test_the_login_page_carries_a_safe_next_into_the_form(self, client):
+        assert 'name="next" type="hidden" value="/operator/"' in client.get("/login?next=/operator/").text
+        assert 'name="next" type="hidden" value=""' in client.get("/login?next=//evil.example/").text
+
+    def test_a_signed_in_person_opening_login_goes_on_to_next(self, client, make_user):
+        sign_in(client, make_user("admin"))
+        assert client.get("/login?next=/admin/users").location == "/admin/users"
+
+
+class TestLogout:
+    def test_logout_signs_out_and_says_so(self, client, make_user):
+        make_user("operator", username="olga")
+        log_in(client, "olga")
+        answer = client.post("/logout")
+        assert answer.status_code == 303 and answer.location == "/login"
+        assert "You have signed out." in client.get("/login").text
+        assert client.get("/operator/").status_code == 302
+
+    def test_logout_is_post_only(self, client, make_user):
+        sign_in(client, make_user("operator"))
+        assert client.get("/logout").status_code == 405
+
+
+class TestCsrf:
+    @pytest.fixture
+    def app_settings(self):
+        return {"WTF_CSRF_ENABLED": True}
+
+    def test_login_without_a_token_is_refused(self, client, make_user):
+        make_user("operator", username="olga")
+        answer = log_in(client, "olga")
+        assert answer.status_code == 400
+        assert client.get("/operator/").status_code == 302
+
+    def test_login_with_the_token_from_the_form_works(self, client, make_user):
+        make_user("operator", username="olga")
+        page = client.get("/login").text
+        token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+        answer = client.post("/login", data={"username": "olga", "password": PASSWORD, "csrf_token": token})
+        assert answer.status_code == 303
+
+    def test_logout_without_a_token_is_refused(self, client, make_user):
+        sign_in(client, make_user("operator"))
+        assert client.post("/logout").status_code == 400
+        assert client.get("/operator/").status_code == 200
+
+
+class TestRateLimit:
+    @pytest.fixture
+    def app_settings(self):
+        return {"RATELIMIT_ENABLED": True, "RATELIMIT_LOGIN": "3 per minute"}
+
+    def test_too_many_login_posts_from_one_address_get_429(self, client):
+        for name in ("a-one", "a-two", "a-three"):  # different usernames: not the username lock
+            assert log_in(client, name, "guess").status_code == 401
+        assert log_in(client, "a-four", "guess").status_code == 429
+
+    def test_showing_the_form_is_not_limited(self, client):
+        for _ in range(5):
+            assert client.get("/login").status_code == 200
+
+
+class TestStaffMenu:
+    def menu(self, client, user):
+        sign_in(client, user)
+        return client.get("/").text
+
+    def test_patients_see_no_staff_menu(self, client):
+        page = client.get("/").text
+        assert "/logout" not in page and 'href="/operator/"' not in page
+
+    def test_operator_sees_the_queue_their_name_and_sign_out(self, client, make_user):
+        page = self.menu(client, make_user("operator", username="olga"))
+        assert 'href="/operator/"' in page
+        assert 'href="/manager/"' not in page and 'href="/admin/users"' not in page
+        assert "Olga" in page
+        assert 'action="/logout"' in page
+
+    def test_manager_also_sees_reports(self, client, make_user):
+        page = self.menu(client, make_user("manager"))
+        assert 'href="/operator/"' in page and 'href="/manager/"' in page
+        assert 'href="/admin/users"' not in page
+
+    def test_admin_sees_every_area(self, client, make_user):
+        page = self.menu(client, make_user("admin"))
+        assert 'href="/operator/"' in page and 'href="/manager/"' in page and 'href="/admin/users"' in page
