@@ -1,8 +1,302 @@
-"""Operator desk routes."""
+"""Operator desk routes: the queue, lead cards, outcomes, search, the audit trail.
+
+Views parse the request, call one service, and map its refusals to HTTP:
+LeadNotFound → 404; another holder, a closed lead or a race → 409; a bad
+field → 422 with the message by that field (JSON clients get
+``{"error": …, "errors": {field: [message]}}``).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import format_datetime, gettext as _
+from flask_login import current_user
+
+from leads.auth.access import MANAGER_ROLES, require_role
+from leads.domain.contact import InvalidField, format_phone
+from leads.domain.outcomes import OutcomeEffect, OutcomeError
+from leads.errors import error_response, wants_json
+from leads.net import client_ip
 from leads.operator import bp
+from leads.operator.forms import (
+    AUDIT_LABELS,
+    CLOSE_REASON_LABELS,
+    CONFIRM_OUTCOMES,
+    EVENT_LABELS,
+    OUTCOME_ERRORS,
+    OUTCOME_LABELS,
+    STATE_LABELS,
+    ButtonForm,
+    OutcomeForm,
+    SearchForm,
+    field_error,
+    outcome_buttons,
+)
+from leads.services.audit import lead_audit_trail
+from leads.services.calls import OutcomeRaced, record_outcome
+from leads.services.clinic import clinic_calendar, now_utc
+from leads.services.leads import open_lead_card, search_leads
+from leads.services.queue import (
+    LeadClaimedByOther,
+    LeadNotFound,
+    LeadNotOpen,
+    QueueError,
+    claim_lead,
+    queue_view,
+    release_lead,
+    take_next_lead,
+)
+
+POLL_SECONDS = 10  # how often the queue page refreshes its live part
+
+
+# -- template helpers --------------------------------------------------------------------------
+
+
+def when(moment: datetime | None, pattern: str = "EEE d MMM, HH:mm") -> str:
+    """An instant in clinic time (Flask-Babel's time zone is the clinic's)."""
+    return format_datetime(moment, pattern) if moment else ""
+
+
+def waiting(minutes: float) -> str:
+    """Business minutes as people read them: "7 min", "2 h 05 min"."""
+    whole = int(minutes)
+    if whole < 60:
+        return _("%(m)d min", m=whole)
+    return _("%(h)d h %(m)02d min", h=whole // 60, m=whole % 60)
+
+
+@bp.context_processor
+def desk_helpers() -> dict:
+    """What every desk template may use."""
+    return {
+        "format_phone": format_phone,
+        "when": when,
+        "waiting": waiting,
+        "STATE_LABELS": STATE_LABELS,
+        "OUTCOME_LABELS": OUTCOME_LABELS,
+        "CLOSE_REASON_LABELS": CLOSE_REASON_LABELS,
+        "EVENT_LABELS": EVENT_LABELS,
+        "AUDIT_LABELS": AUDIT_LABELS,
+        "poll_seconds": POLL_SECONDS,
+        "now_instant": now_utc(),
+        "is_manager": current_user.is_authenticated and current_user.role in MANAGER_ROLES,
+    }
+
+
+def _is_manager() -> bool:
+    return current_user.role in MANAGER_ROLES
+
+
+def _check_button() -> None:
+    """Every POST is a form: a button's form carries only the CSRF token."""
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+
+
+# -- refusals ----------------------------------------------------------------------------------
+
+
+def _queue_refusal(exc: QueueError) -> tuple[int, str]:
+    """The status and message for a refused queue operation."""
+    if isinstance(exc, LeadNotFound):
+        return 404, _("This lead does not exist.")
+    if isinstance(exc, LeadClaimedByOther):
+        return 409, _(
+            "%(name)s is working on this lead right now. Take the next lead from the queue.",
+            name=exc.holder_name or _("Another operator"),
+        )
+    if isinstance(exc, LeadNotOpen):
+        return 409, _("This lead is already closed or booked.")
+    if isinstance(exc, OutcomeRaced):
+        return 409, _("Someone recorded an outcome on this lead at the same moment. Look at the card again.")
+    return 409, _("The lead changed while you were working on it. Please try again.")
+
+
+def _refused(lead_id: int, status: int, message: str, field: str | None = None, form: OutcomeForm | None = None):
+    """JSON with the field's name, or the card again with the message by the field (or on top)."""
+    if wants_json():
+        return error_response(status, message, field)
+    if status == 404:
+        return error_response(404, message)
+    form = form or OutcomeForm()
+    if field in ("note", "callback_at"):
+        getattr(form, field).errors = [message]
+        return _render_card(lead_id, form, status)
+    return _render_card(lead_id, form, status, banner=message)
+
+
+def _render_card(lead_id: int, form: OutcomeForm, status: int = 200, banner: str | None = None):
+    now = now_utc()
+    try:
+        card = open_lead_card(lead_id, current_user.id, ip=client_ip(), now=now)
+    except LeadNotFound:
+        return error_response(404, _("This lead does not exist."))
+    form.fill_callback_choices(clinic_calendar(now), now)
+    held_by_other = card.holder_id is not None and card.holder_id != current_user.id
+    html = render_template(
+        "operator/card.html",
+        card=card,
+        lead=card.lead,
+        form=form,
+        button=ButtonForm(),
+        banner=banner,
+        held_by_me=card.holder_id == current_user.id,
+        held_by_other=held_by_other,
+        may_record=card.lead.is_open and (not held_by_other or _is_manager()),
+        outcomes=outcome_buttons(),
+        confirm=CONFIRM_OUTCOMES,
+    )
+    return html, status
+
+
+def _recorded_message(outcome: str, effect: OutcomeEffect) -> str:
+    label = OUTCOME_LABELS.get(outcome, outcome)
+    if effect.next_call_at is not None:
+        return _("Recorded: %(outcome)s. Next call %(when)s.", outcome=label, when=when(effect.next_call_at))
+    return _("Recorded: %(outcome)s. The lead is closed.", outcome=label)
+
+
+# -- the queue ---------------------------------------------------------------------------------
 
 
 @bp.get("/")
 def queue():
-    """The live queue (placeholder until the desk lands)."""
-    return "queue"
+    """The queue: counters, my current lead, who comes next; its live part refreshes itself."""
+    return render_template("operator/queue.html", view=queue_view(current_user.id), button=ButtonForm())
+
+
+@bp.get("/queue/live")
+def queue_live():
+    """The live part of the queue page, for htmx polling."""
+    return render_template("operator/_queue_live.html", view=queue_view(current_user.id))
+
+
+@bp.post("/next")
+def take_next():
+    """Claim the next lead to call and open its card; back to the queue if nobody is callable."""
+    _check_button()
+    lead_id = take_next_lead(current_user.id)
+    if wants_json():
+        return jsonify(lead_id=lead_id)
+    if lead_id is None:
+        flash(_("Nobody to call right now."), "info")
+        return redirect(url_for(".queue"), code=303)
+    return redirect(url_for(".lead_card", lead_id=lead_id), code=303)
+
+
+# -- a lead ------------------------------------------------------------------------------------
+
+
+@bp.get("/leads/<int:lead_id>")
+def lead_card(lead_id: int):
+    """The lead card (opening it is recorded in the audit log)."""
+    return _render_card(lead_id, OutcomeForm(formdata=None))
+
+
+@bp.post("/leads/<int:lead_id>/claim")
+def claim(lead_id: int):
+    """Take this lead (from search or the card) so that nobody else calls it meanwhile."""
+    _check_button()
+    try:
+        claim_lead(lead_id, current_user.id)
+    except QueueError as exc:
+        return _refused(lead_id, *_queue_refusal(exc))
+    if wants_json():
+        return jsonify(lead_id=lead_id, claimed=True)
+    return redirect(url_for(".lead_card", lead_id=lead_id), code=303)
+
+
+@bp.post("/leads/<int:lead_id>/release")
+def release(lead_id: int):
+    """Give the lead back to the queue (its holder, or a manager for anyone's)."""
+    _check_button()
+    try:
+        release_lead(lead_id, current_user.id, is_manager=_is_manager())
+    except QueueError as exc:
+        return _refused(lead_id, *_queue_refusal(exc))
+    if wants_json():
+        return jsonify(lead_id=lead_id, claimed=False)
+    flash(_("The lead is back in the queue."), "info")
+    return redirect(url_for(".queue"), code=303)
+
+
+@bp.post("/leads/<int:lead_id>/outcome")
+def record(lead_id: int):
+    """Record what came of the call; back to the queue with a confirmation."""
+    form = OutcomeForm()
+    if not form.validate_on_submit():  # only the CSRF token has rules here
+        abort(400)
+    outcome = (form.outcome.data or "").strip()
+    try:
+        effect = record_outcome(
+            lead_id,
+            current_user.id,
+            outcome,
+            note=form.note.data or "",
+            callback_at=form.callback_instant(ZoneInfo(current_app.config["CLINIC_TIMEZONE"])),
+            callback_for_me=form.callback_for.data == "me",
+            is_manager=_is_manager(),
+            ip=client_ip(),
+        )
+    except InvalidField as exc:
+        return _refused(lead_id, 422, field_error(exc), exc.field, form)
+    except OutcomeError as exc:
+        field, message = OUTCOME_ERRORS.get(exc.code, (None, None))
+        if message is None:  # the lead is no longer open
+            return _refused(lead_id, 409, _("This lead is already closed or booked."), form=form)
+        return _refused(lead_id, 422, str(message), field, form)
+    except QueueError as exc:
+        return _refused(lead_id, *_queue_refusal(exc), form=form)
+    if wants_json():
+        return jsonify(
+            lead_id=lead_id,
+            outcome=outcome,
+            state=effect.state.value,
+            next_call_at=effect.next_call_at.isoformat() if effect.next_call_at else None,
+            close_reason=effect.close_reason,
+        )
+    flash(_recorded_message(outcome, effect), "success")
+    return redirect(url_for(".queue"), code=303)
+
+
+# -- search and audit --------------------------------------------------------------------------
+
+
+@bp.get("/search")
+def search():
+    """Find leads by phone (any format, or 4+ digits of it) or by part of a name."""
+    form = SearchForm(formdata=request.args)
+    status, hits = 200, []
+    try:
+        hits = search_leads(form.q.data or "", form.state.data or None)
+    except InvalidField as exc:
+        status = 422
+        if wants_json():
+            return error_response(422, field_error(exc), exc.field)
+        getattr(form, exc.field).errors = [field_error(exc)]
+    if wants_json():
+        return jsonify(
+            results=[
+                {
+                    "lead_id": hit.lead_id,
+                    "name": hit.name,
+                    "phone": hit.phone,
+                    "state": hit.state,
+                    "created_at": hit.created_at.isoformat(),
+                    "url": url_for(".lead_card", lead_id=hit.lead_id),
+                }
+                for hit in hits
+            ]
+        )
+    searched = bool((form.q.data or "").strip() or form.state.data)
+    return render_template("operator/search.html", form=form, hits=hits, searched=searched), status
+
+
+@bp.get("/leads/<int:lead_id>/audit")
+def audit(lead_id: int):
+    """Who opened this lead's card and recorded outcomes on it (managers and admins)."""
+    require_role(*MANAGER_ROLES)
+    return render_template("operator/audit.html", lead_id=lead_id, lines=lead_audit_trail(lead_id))

@@ -1,0 +1,177 @@
+"""The desk's forms and the words the desk uses for states, outcomes and refusals.
+
+Every POST is a FlaskForm (CSRF), buttons included; the rules themselves live
+in the services and the domain, these forms only carry values to them and
+their refusals back, as a message by the field.
+"""
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, tzinfo
+
+from flask_babel import format_date, lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, RadioField, SearchField, SelectField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+
+from leads.domain.calendar import ClinicCalendar
+from leads.domain.contact import InvalidField
+from leads.services.calls import NOTE_MAX_LENGTH, OFFERED_OUTCOMES
+
+# The callback chooser: every quarter hour of the next few working days.
+CALLBACK_STEP = timedelta(minutes=15)
+CALLBACK_WORKING_DAYS = 6
+CALLBACK_SEARCH_DAYS = 31  # how far to look for those working days (closures, long holidays)
+
+STATE_LABELS = {
+    "new": _l("New"),
+    "retry": _l("Retry"),
+    "callback": _l("Callback"),
+    "booked": _l("Booked"),
+    "closed": _l("Closed"),
+}
+OUTCOME_LABELS = {
+    "booked": _l("Booked"),
+    "no_answer": _l("No answer"),
+    "busy": _l("Busy"),
+    "voicemail": _l("Voicemail"),
+    "callback": _l("Call back later"),
+    "consulted": _l("Consulted"),
+    "declined": _l("Declined"),
+    "wrong_number": _l("Wrong number"),
+    "do_not_call": _l("Do not call"),
+    "spam": _l("Spam"),
+}
+CLOSE_REASON_LABELS = {
+    "unreachable": _l("unreachable after every attempt"),
+    "consulted": _l("question answered"),
+    "declined": _l("declined"),
+    "wrong_number": _l("wrong number"),
+    "do_not_call": _l("asked not to be called"),
+    "spam": _l("spam"),
+}
+EVENT_LABELS = {
+    "created": _l("Request received"),
+    "repeat_request": _l("Repeat request"),
+    "claimed": _l("Taken"),
+    "released": _l("Returned to the queue"),
+}
+AUDIT_LABELS = {
+    "open_card": _l("Opened the card"),
+    "outcome": _l("Recorded an outcome"),
+}
+# Outcomes that cannot be undone by calling again: the desk asks before recording them.
+CONFIRM_OUTCOMES = {
+    "do_not_call": _l("Put this number on the do-not-call list? The patient will not be called again."),
+    "spam": _l("Close this lead as spam? It will not appear in reports."),
+}
+
+# What the person at the desk is told for each refusal: (field, message).
+OUTCOME_ERRORS = {
+    "callback_time_required": ("callback_at", _l("Choose when to call back.")),
+    "callback_time_past": ("callback_at", _l("This time has already passed. Choose a later time.")),
+    "callback_time_closed": (
+        "callback_at",
+        _l("The clinic is closed at this time. Choose a time within opening hours."),
+    ),
+    "unknown_outcome": ("outcome", _l("Choose one of the outcomes on the buttons.")),
+    "outcome_not_offered": (
+        "outcome",
+        _l("Booking is not available on the desk yet. Choose another outcome."),
+    ),
+}
+FIELD_ERRORS = {
+    ("note", "too_long"): _l("The note must be at most %(max)d characters long.", max=NOTE_MAX_LENGTH),
+    ("note", "control_chars"): _l("The note contains characters that cannot be used. Type it again."),
+    ("callback_at", "invalid"): _l("Choose a time from the list."),
+    ("state", "invalid"): _l("Choose a state from the list."),
+}
+
+
+def field_error(exc: InvalidField) -> str:
+    """The message for a refused field."""
+    return str(FIELD_ERRORS.get((exc.field, exc.code), _l("Check this field.")))
+
+
+class ButtonForm(FlaskForm):
+    """A POST that is only a button (take next, claim, release): it carries the CSRF token."""
+
+
+class OutcomeForm(FlaskForm):
+    """What came of a call: the outcome (the button pressed), a note, and for a callback its time."""
+
+    outcome = HiddenField()
+    note = TextAreaField(_l("Note (optional)"), render_kw={"maxlength": NOTE_MAX_LENGTH, "rows": 2})
+    callback_at = SelectField(_l("Call back at"), choices=[], validate_choice=False)
+    callback_for = RadioField(
+        _l("Who calls back"),
+        choices=[SelectChoice("anyone", _l("Anyone")), SelectChoice("me", _l("Me"))],
+        default="anyone",
+        validate_choice=False,
+    )
+
+    def callback_instant(self, clinic_tz: tzinfo) -> datetime | None:
+        """The chosen callback time as an aware instant, None if none was chosen.
+
+        A time without an offset is clinic time. Raises InvalidField("callback_at", "invalid").
+        """
+        raw = (self.callback_at.data or "").strip()
+        if not raw:
+            return None
+        try:
+            value = datetime.fromisoformat(raw)
+        except ValueError:
+            raise InvalidField("callback_at", "invalid") from None
+        return value.replace(tzinfo=clinic_tz) if value.tzinfo is None else value
+
+    def fill_callback_choices(self, calendar: ClinicCalendar, now: datetime) -> None:
+        """Offer only opening hours: the quarter hours of the next working days, grouped by day."""
+        choices = [SelectChoice("", str(_l("Choose a time")))]
+        for day, times in callback_times(calendar, now):
+            group = format_date(day, "EEEE d MMMM")
+            choices += [SelectChoice(t.isoformat(), f"{t:%H:%M}", optgroup=group) for t in times]
+        self.callback_at.choices = choices
+
+
+def callback_times(calendar: ClinicCalendar, now: datetime) -> list[tuple[date, list[datetime]]]:
+    """(day, quarter-hour starts still ahead) for the next working days, in clinic time."""
+    today = calendar.local(now).date()
+    days: list[tuple[date, list[datetime]]] = []
+    for offset in range(CALLBACK_SEARCH_DAYS):
+        day = today + timedelta(days=offset)
+        hours = calendar.opening_hours(day)
+        if hours is None:
+            continue
+        opens, closes = hours
+        times, current = [], opens
+        while current < closes:
+            if current > now:
+                times.append(calendar.local(current))
+            # In UTC: aware + timedelta in a zone with DST is wall-clock arithmetic.
+            current = calendar.local(current.astimezone(UTC) + CALLBACK_STEP)
+        if times:
+            days.append((day, times))
+        if len(days) == CALLBACK_WORKING_DAYS:
+            break
+    return days
+
+
+class SearchForm(FlaskForm):
+    """Find a lead by phone or name (GET: no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    q = SearchField(
+        _l("Phone or name"),
+        render_kw={"autocomplete": "off", "maxlength": 100, "placeholder": "+7 916 123-45-67"},
+    )
+    state = SelectField(
+        _l("State"),
+        choices=[SelectChoice("", _l("Any"))] + [SelectChoice(k, v) for k, v in STATE_LABELS.items()],
+        validate_choice=False,
+    )
+
+
+def outcome_buttons() -> list[tuple[str, str, str]]:
+    """(outcome, label, keyboard shortcut) in the order of the buttons."""
+    return [(o.value, str(OUTCOME_LABELS[o.value]), str(i)) for i, o in enumerate(OFFERED_OUTCOMES, start=1)]

@@ -1,0 +1,91 @@
+/* The operators' desk: keyboard shortcuts, the shared note, confirmations,
+ * copying the phone number, and a sign-in page instead of a stale queue.
+ * No inline script anywhere (CSP): everything is wired here by data-attributes. */
+(function () {
+  "use strict";
+
+  function isTyping(target) {
+    if (!target || !target.tagName) return false;
+    var tag = target.tagName.toLowerCase();
+    return tag === "input" || tag === "textarea" || tag === "select" || target.isContentEditable;
+  }
+
+  /* "Digit4", "Numpad4", "KeyN": the key's place, so a Russian layout works the same. */
+  function shortcutOf(event) {
+    var code = event.code || "";
+    var match = /^(?:Digit|Numpad)(\d)$/.exec(code) || /^Key([A-Z])$/.exec(code);
+    if (match) return match[1].toLowerCase();
+    return (event.key || "").toLowerCase();
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.defaultPrevented || event.repeat || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (isTyping(event.target)) return;
+    var key = shortcutOf(event);
+    if (!/^[0-9a-z]$/.test(key)) return;
+    var button = document.querySelector('[data-shortcut="' + key + '"]');
+    if (!button || button.disabled) return;
+    event.preventDefault();
+    var needed = button.form && button.form.querySelector("[data-needed-for-submit]");
+    if (needed && !needed.value) {
+      needed.focus(); /* a callback needs its time first */
+      return;
+    }
+    button.click();
+  });
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.classList || !form.classList.contains("outcome-form")) return;
+    if (form.dataset.sent) {
+      event.preventDefault(); /* one outcome per press, however many presses */
+      return;
+    }
+    var question = form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) {
+      event.preventDefault();
+      return;
+    }
+    var note = document.getElementById("note");
+    var copy = form.querySelector("input[data-note-copy]");
+    if (note && copy) copy.value = note.value;
+    form.dataset.sent = "1";
+  });
+
+  function copyBySelection(text) {
+    var area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.className = "offscreen";
+    document.body.appendChild(area);
+    area.select();
+    var done = false;
+    try { done = document.execCommand("copy"); } catch (e) { done = false; }
+    document.body.removeChild(area);
+    return done;
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-copy]") : null;
+    if (!button) return;
+    var text = button.getAttribute("data-copy");
+    var status = button.parentNode.querySelector(".copy-status");
+    function say(ok) {
+      if (status) status.textContent = button.getAttribute(ok ? "data-copied" : "data-copy-failed") || "";
+    }
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(function () { say(true); }, function () { say(copyBySelection(text)); });
+    } else {
+      say(copyBySelection(text));
+    }
+  });
+
+  /* A poll answered by the sign-in page (the session ended): show that page, not a queue inside it. */
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var xhr = event.detail && event.detail.xhr;
+    if (xhr && xhr.responseURL && /\/login$/.test(new URL(xhr.responseURL).pathname)) {
+      event.preventDefault();
+      window.location.assign(xhr.responseURL);
+    }
+  });
+})();
