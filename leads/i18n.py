@@ -11,12 +11,14 @@ LANG_COOKIE = "lang"
 def select_locale() -> str:
     """The language chosen with the switch, else Russian.
 
-    Programs calling the JSON API have no switch: Accept-Language decides there.
+    `?lang=` comes first: the widget's frame on another site may get no
+    cookies.  Programs calling the JSON API have no switch: Accept-Language
+    decides there.
     """
     languages = current_app.config["LANGUAGES"]
     if not request:
         return current_app.config["BABEL_DEFAULT_LOCALE"]
-    chosen = request.cookies.get(LANG_COOKIE)
+    chosen = request.args.get("lang") or request.cookies.get(LANG_COOKIE)
     if chosen in languages:
         return chosen
     if request.path.startswith("/api/"):
@@ -27,6 +29,29 @@ def select_locale() -> str:
 def select_timezone() -> str:
     """Every time is shown in the clinic's time zone."""
     return current_app.config["CLINIC_TIMEZONE"]
+
+
+def language_url(code: str) -> str:
+    """The switch's link: remember `code` and come back to this page in it.
+
+    In the widget's frame, where the cookie may not stick, the address carries
+    `lang` too.  After a form was posted, the way back is the form.
+    """
+    from urllib.parse import urlencode
+
+    from flask import g, url_for
+
+    in_frame = request.endpoint in ("public.embed", "public.embed_submit") or g.get("frameable", False)
+    if request.method == "GET":
+        path = request.path
+        args = [(key, value) for key, value in request.args.items(multi=True) if key != "lang"]
+    else:
+        path = url_for("public.embed") if request.endpoint == "public.embed_submit" else url_for("public.index")
+        args = []
+    if in_frame:
+        args.append(("lang", code))
+    target = f"{path}?{urlencode(args)}" if args else path
+    return url_for("public.set_language", code=code, next=target)
 
 
 def init_app(app: Flask) -> None:
@@ -40,4 +65,8 @@ def init_app(app: Flask) -> None:
     def inject_locale():
         from flask_babel import get_locale
 
-        return {"current_locale": str(get_locale()), "languages": app.config["LANGUAGES"]}
+        return {
+            "current_locale": str(get_locale()),
+            "languages": app.config["LANGUAGES"],
+            "language_url": language_url,
+        }

@@ -7,12 +7,13 @@ BASE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'"
 )
-EMBED_ENDPOINT = "public.embed"
+# The widget's frame: the form, its submission (and its error pages), the thanks page.
+EMBED_ENDPOINTS = {"public.embed", "public.embed_submit"}
 
 
 def frame_ancestors() -> str:
     """Who may put this page in a frame: only the embed flow, only the allowed origins."""
-    if request.endpoint == EMBED_ENDPOINT or g.get("frameable"):
+    if request.endpoint in EMBED_ENDPOINTS or g.get("frameable"):
         origins = current_app.config["EMBED_ALLOWED_ORIGINS"]
         return " ".join(["'self'", *origins])
     return "'none'"

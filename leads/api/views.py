@@ -48,7 +48,7 @@ def leads_preflight():
 
 
 @bp.post("/leads")
-@limiter.limit(callback_rate_limit)
+@limiter.shared_limit(callback_rate_limit, scope="callback-request")
 def create_lead():
     """Take a callback request as JSON: 201 with the promise, 422 with per-field errors."""
     if not request.is_json:

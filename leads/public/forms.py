@@ -14,6 +14,8 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TelField, TextAreaField
 
 STARTED_SALT = "callback-form-started"
+# A form older than this is refused where no session CSRF token protects it (the embed).
+FORM_MAX_AGE_SECONDS = 12 * 60 * 60
 
 
 class CallbackForm(FlaskForm):
@@ -37,7 +39,6 @@ class CallbackForm(FlaskForm):
     utm_campaign = HiddenField()
     utm_term = HiddenField()
     utm_content = HiddenField()
-    embed = HiddenField()
 
 
 def _serializer() -> URLSafeSerializer:
@@ -49,6 +50,22 @@ def started_token(now: float | None = None) -> str:
     return _serializer().dumps(int(now if now is not None else time.time()))
 
 
+def _shown_at(form: CallbackForm) -> int | None:
+    """When the form was shown (epoch seconds), or None if the token is missing or forged."""
+    try:
+        return int(_serializer().loads(form.started.data or ""))
+    except (BadSignature, TypeError, ValueError):
+        return None
+
+
+def form_is_fresh(form: CallbackForm, now: float | None = None) -> bool:
+    """True if the form carries our own start time from the last FORM_MAX_AGE_SECONDS."""
+    shown_at = _shown_at(form)
+    if shown_at is None:
+        return False
+    return (now if now is not None else time.time()) - shown_at <= FORM_MAX_AGE_SECONDS
+
+
 def looks_like_a_bot(form: CallbackForm, now: float | None = None) -> bool:
     """True if the honeypot was filled or the form came back faster than a person types."""
     if (form.website.data or "").strip():
@@ -56,8 +73,7 @@ def looks_like_a_bot(form: CallbackForm, now: float | None = None) -> bool:
     min_seconds = current_app.config["MIN_FILL_SECONDS"]
     if min_seconds <= 0:
         return False
-    try:
-        shown_at = int(_serializer().loads(form.started.data or ""))
-    except (BadSignature, TypeError, ValueError):
+    shown_at = _shown_at(form)
+    if shown_at is None:
         return True
     return (now if now is not None else time.time()) - shown_at < min_seconds

@@ -19,11 +19,12 @@ from flask import (
 from flask_babel import format_date, get_locale, lazy_gettext as _l
 
 from leads.domain.promise import preferred_windows
-from leads.extensions import limiter
+from leads.errors import error_response
+from leads.extensions import csrf, limiter
 from leads.i18n import LANG_COOKIE
 from leads.net import client_ip
 from leads.public import bp
-from leads.public.forms import CallbackForm, looks_like_a_bot, started_token
+from leads.public.forms import CallbackForm, form_is_fresh, looks_like_a_bot, started_token
 from leads.public.promise_text import describe_promise
 from leads.public.validation import parse_request
 from leads.services.clinic import calendar_or_default, now_utc
@@ -98,12 +99,14 @@ def _render_form(form: CallbackForm, template: str, status: int = 200):
     return make_response(html, status)
 
 
-def _new_form() -> CallbackForm:
+def _new_form(embedded: bool = False) -> CallbackForm:
     """A blank form carrying where it was opened from (page, referrer, UTM)."""
-    form = CallbackForm()
+    form = CallbackForm(meta={"csrf": not embedded})
     form.started.data = started_token()
-    form.page_url.data = _safe_url(request.args.get("page") or request.url)
-    form.referrer.data = _safe_url(request.args.get("ref") or request.referrer or "")
+    page = request.args.get("page")
+    form.page_url.data = _safe_url(page or request.url)
+    # In the widget's frame our own referrer is the clinic page: only `ref` tells the patient's.
+    form.referrer.data = _safe_url(request.args.get("ref", "") if page else request.referrer or "")
     for key in UTM_KEYS:
         getattr(form, key).data = request.args.get(key, "")[:100]
     return form
@@ -118,18 +121,46 @@ def index():
 @bp.get("/embed")
 def embed():
     """The form for an iframe on the clinic's site (framing allowed by EMBED_ALLOWED_ORIGINS)."""
-    form = _new_form()
-    form.embed.data = "1"
-    return _render_form(form, "public/embed.html")
+    return _render_form(_new_form(embedded=True), "public/embed.html")
 
 
 @bp.post("/callback")
-@limiter.limit(callback_rate_limit)
+@limiter.shared_limit(callback_rate_limit, scope="callback-request")
 def callback():
-    """Take a request: 303 to the thanks page, or the form again with a message by each bad field."""
-    form = CallbackForm()  # CSRF was checked before the view ran
-    embedded = form.embed.data == "1"
-    g.frameable = embedded
+    """Take a request from the page: 303 to the thanks page, or the form again with messages."""
+    return _take_request(CallbackForm(), embedded=False)  # CSRF was checked before the view ran
+
+
+@bp.post("/embed")
+@csrf.exempt
+@limiter.shared_limit(callback_rate_limit, scope="callback-request")
+def embed_submit():
+    """Take a request from the widget's frame, where no cookie can be relied on.
+
+    On a clinic site of another domain the browser keeps our session cookie
+    out of the frame (SameSite), so a session-bound CSRF token cannot work.
+    Instead the Origin must be this desk and the form's signed start time
+    must be fresh: a forged cross-site post fails the first, a replayed old
+    form the second.
+    """
+    g.frameable = True
+    if not same_origin_post():
+        abort(403)
+    form = CallbackForm(meta={"csrf": False})
+    if not form_is_fresh(form):
+        return error_response(400, _l("This form has expired. Please reload the page and send it again."))
+    return _take_request(form, embedded=True)
+
+
+def same_origin_post() -> bool:
+    """True unless the browser says the post came from another site."""
+    source = request.headers.get("Origin") or request.headers.get("Referer")
+    if not source or source == "null":
+        return True
+    return urlsplit(source).netloc == request.host
+
+
+def _take_request(form: CallbackForm, embedded: bool):
     if looks_like_a_bot(form):
         # A normal-looking answer and nothing stored.
         return _to_thanks(secrets.token_urlsafe(16), embedded)
@@ -169,7 +200,8 @@ def callback():
 
 
 def _to_thanks(public_id: str, embedded: bool):
-    args = {"embed": "1"} if embedded else {}
+    # The frame may have no cookies: the language travels in the address.
+    args = {"embed": "1", "lang": str(get_locale())} if embedded else {}
     return redirect(url_for(".thanks", public_id=public_id, **args), code=303)
 
 

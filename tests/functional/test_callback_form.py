@@ -205,3 +205,17 @@ def test_language_switch_sets_english_and_returns_to_the_page(client):
     assert "Consent to the processing of personal data" in client.get("/consent").get_data(as_text=True)
     assert client.get("/lang/en?next=//evil.example").headers["Location"] == "/"
     assert client.get("/lang/de").status_code == 404
+
+
+def test_the_language_switch_on_a_form_with_errors_leads_back_to_the_form(client):
+    html = client.post("/callback", data={**VALID, "phone": "123"}).get_data(as_text=True)
+    link = re.search(r'href="(/lang/en[^"]*)"', html).group(1).replace("&amp;", "&")
+    response = client.get(link)
+    assert response.headers["Location"] == "/"
+    assert client.get("/").status_code == 200
+
+
+def test_in_the_widget_frame_the_language_travels_in_the_address(client):
+    html = client.get("/embed?page=https://clinic.example/").get_data(as_text=True)
+    link = re.search(r'href="(/lang/en[^"]*)"', html).group(1).replace("&amp;", "&")
+    assert client.get(link).headers["Location"] == "/embed?page=https%3A%2F%2Fclinic.example%2F&lang=en"

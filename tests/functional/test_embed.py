@@ -35,11 +35,16 @@ def hidden_fields(html: str) -> dict[str, str]:
     return fields
 
 
+def form_action(html: str) -> str:
+    return re.search(r'<form method="post" action="([^"]+)"', html).group(1).replace("&amp;", "&")
+
+
 def send_request(client, form_path: str):
     """Open the form at `form_path`, send it filled in; (the POST answer, the thanks page)."""
     page = client.get(form_path)
     assert page.status_code == 200
-    posted = client.post("/callback", data={**hidden_fields(page.get_data(as_text=True)), **FORM})
+    html = page.get_data(as_text=True)
+    posted = client.post(form_action(html), data={**hidden_fields(html), **FORM})
     assert posted.status_code == 303, posted.get_data(as_text=True)[:500]
     location = urlsplit(posted.headers["Location"])
     thanks = client.get(f"{location.path}?{location.query}" if location.query else location.path)
@@ -91,25 +96,56 @@ def test_thanks_page_of_the_form_may_not_be_framed(client):
 
 
 def test_the_embedded_form_with_errors_stays_frameable(client):
-    page = client.get("/embed")
-    answer = client.post("/callback", data={**hidden_fields(page.get_data(as_text=True)), **FORM, "phone": "123"})
+    html = client.get("/embed").get_data(as_text=True)
+    answer = client.post(form_action(html), data={**hidden_fields(html), **FORM, "phone": "123"})
     assert answer.status_code == 422
     assert frame_ancestors(answer) == f"'self' {CLINIC}"
     assert "X-Frame-Options" not in answer.headers
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="the CSRF error of an embedded form is sent with frame-ancestors 'none', so the patient sees "
-    "a blank 'refused to connect' frame: leads/security.py must treat POST /callback with embed=1 as embed flow",
-)
-def test_an_expired_embedded_form_answers_inside_the_frame(client):
-    fields = hidden_fields(client.get("/embed").get_data(as_text=True))
-    fields["csrf_token"] = "expired"
-    answer = client.post("/callback", data={**fields, **FORM})
-    assert answer.status_code == 400
+def test_the_embedded_form_needs_no_cookie(app, client):
+    """On a clinic site of another domain the browser sends the frame no cookies."""
+    html = client.get("/embed?lang=en").get_data(as_text=True)
+    cookieless = app.test_client(use_cookies=False)
+    posted = cookieless.post(form_action(html), data={**hidden_fields(html), **FORM},
+                             headers={"Origin": "http://localhost"})
+    assert posted.status_code == 303
+    assert "lang=en" in posted.headers["Location"]
+    thanks = cookieless.get(posted.headers["Location"])
+    assert "Thank you! Your request has been received." in thanks.get_data(as_text=True)
+
+
+def test_an_embedded_post_from_another_site_is_refused_inside_the_frame(client):
+    html = client.get("/embed").get_data(as_text=True)
+    answer = client.post(form_action(html), data={**hidden_fields(html), **FORM},
+                         headers={"Origin": "https://evil.example"})
+    assert answer.status_code == 403
     assert frame_ancestors(answer) == f"'self' {CLINIC}"
+
+
+@pytest.mark.parametrize("started", ["", "forged.token"])
+def test_an_embedded_form_without_our_start_time_explains_itself_inside_the_frame(client, started):
+    html = client.get("/embed").get_data(as_text=True)
+    answer = client.post(form_action(html), data={**hidden_fields(html), **FORM, "started": started})
+    assert answer.status_code == 400
+    assert "expired" in answer.get_data(as_text=True) or "устарела" in answer.get_data(as_text=True)
+    assert frame_ancestors(answer) == f"'self' {CLINIC}"
+
+
+def test_an_embedded_form_older_than_twelve_hours_is_refused(client):
+    import time_machine
+
+    with time_machine.travel("2026-11-23 10:00 +03:00", tick=False) as clock:
+        html = client.get("/embed").get_data(as_text=True)
+        clock.shift(12 * 3600 + 1)
+        answer = client.post(form_action(html), data={**hidden_fields(html), **FORM})
+    assert answer.status_code == 400
+
+
+def test_the_page_form_still_needs_its_csrf_token(client):
+    answer = client.post("/callback", data=FORM)
+    assert answer.status_code == 400
+    assert frame_ancestors(answer) == "'none'"
 
 
 def test_widget_is_served_as_javascript(client):
