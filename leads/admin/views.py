@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext as _
 from flask_login import current_user, login_user
 
 from leads.admin import bp
@@ -37,7 +37,7 @@ def _show_field_error(form, refused: AccountError) -> None:
     if field is not None:
         field.errors = [*field.errors, str(refused.message)]
     else:
-        flash(refused.message, "error")
+        flash(str(refused.message), "error")
 
 
 def _render_users(form: CreateUserForm, status: int = 200):
@@ -72,7 +72,7 @@ def create():
     except AccountError as refused:
         _show_field_error(form, refused)
         return _render_users(form, 422)
-    flash(_l("Account %(name)s created.", name=user.username), "info")
+    flash(_("Account %(name)s created.", name=user.username), "info")
     return _to_users()
 
 
@@ -85,9 +85,9 @@ def deactivate(user_id: int):
     except UserNotFound:
         abort(404)
     except AccountError as refused:
-        flash(refused.message, "error")
+        flash(str(refused.message), "error")
         return _to_users()
-    flash(_l("Account %(name)s deactivated; it was signed out everywhere.", name=user.username), "info")
+    flash(_("Account %(name)s deactivated; it was signed out everywhere.", name=user.username), "info")
     return _to_users()
 
 
@@ -99,7 +99,7 @@ def reactivate(user_id: int):
         user = reactivate_user(user_id, _actor())
     except UserNotFound:
         abort(404)
-    flash(_l("Account %(name)s can sign in again.", name=user.username), "info")
+    flash(_("Account %(name)s can sign in again.", name=user.username), "info")
     return _to_users()
 
 
@@ -120,7 +120,7 @@ def password(user_id: int):
         # The admin's own sessions ended with the reset; keep this one going.
         login_user(user)
         mark_seen()
-    flash(_l("New password set for %(name)s; the account was signed out everywhere.", name=user.username), "info")
+    flash(_("New password set for %(name)s; the account was signed out everywhere.", name=user.username), "info")
     return _to_users()
 
 

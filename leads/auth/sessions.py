@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import current_app, flash, request, session
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
 from leads.services.clinic import now_utc
@@ -41,7 +41,7 @@ def expire_idle_session() -> None:
         logout_user()
         session.pop(LAST_SEEN_KEY, None)
         flash(
-            _l(
+            _(
                 "You were signed out after %(minutes)d minutes without activity. Please sign in again.",
                 minutes=idle_minutes,
             ),

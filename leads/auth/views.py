@@ -6,7 +6,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from leads.auth import bp
@@ -35,7 +35,7 @@ def clinic_clock(moment: datetime) -> str:
 
 def throttled_message(until: datetime) -> str:
     """What a locked-out person is told."""
-    return str(_l("Too many failed attempts. Try again at %(time)s.", time=clinic_clock(until)))
+    return _("Too many failed attempts. Try again at %(time)s.", time=clinic_clock(until))
 
 
 def _render_login(form: LoginForm, status: int = 200, error: str | None = None):
@@ -78,5 +78,5 @@ def logout():
     sign_out(current_user.id, ip=client_ip())
     logout_user()
     session.clear()
-    flash(_l("You have signed out."), "info")
+    flash(_("You have signed out."), "info")
     return redirect(url_for("auth.login"), code=303)
