@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from functools import wraps
 from typing import Callable, Iterable
+from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, redirect, request, url_for
+from flask import Blueprint, abort, make_response, redirect, request, url_for
 from flask_login import current_user
 
 from leads.errors import error_response, wants_json
@@ -22,9 +23,24 @@ MANAGER_ROLES = (MANAGER, ADMIN)
 ADMIN_ROLES = (ADMIN,)
 
 
+def _login_from_htmx():
+    """401 telling htmx to load the login page in the whole window, back to the page shown.
+
+    Following a plain redirect, htmx would put the login page inside the part
+    of the page it refreshes (a live queue polling after the session ended).
+    """
+    shown = urlsplit(request.headers.get("HX-Current-URL", ""))
+    back = shown.path + (f"?{shown.query}" if shown.query else "") if shown.path.startswith("/") else None
+    response = make_response(error_response(401))
+    response.headers["HX-Redirect"] = url_for("auth.login", next=back or request.full_path.rstrip("?"))
+    return response
+
+
 def deny_unless(roles: Iterable[str]):
     """None if the current user has one of `roles`; otherwise the answer to give."""
     if not current_user.is_authenticated:
+        if request.headers.get("HX-Request") == "true":
+            return _login_from_htmx()
         if wants_json():
             return error_response(401)
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))

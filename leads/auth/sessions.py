@@ -17,6 +17,20 @@ from leads.services.clinic import now_utc
 LAST_SEEN_KEY = "last_seen"
 
 
+def not_activity(view):
+    """Mark a view the page calls by itself (htmx polling): its requests do not keep a session alive.
+
+    They still end an expired session. Apply it below the route decorator.
+    """
+    view.not_activity = True
+    return view
+
+
+def _is_activity() -> bool:
+    view = current_app.view_functions.get(request.endpoint or "")
+    return not getattr(view, "not_activity", False)
+
+
 def mark_seen(now: datetime | None = None) -> None:
     """Record that the session was used at `now` (epoch seconds, UTC)."""
     session[LAST_SEEN_KEY] = (now or now_utc()).timestamp()
@@ -48,4 +62,5 @@ def expire_idle_session() -> None:
             "info",
         )
         return
-    mark_seen(now)
+    if last_seen is None or _is_activity():
+        mark_seen(now)

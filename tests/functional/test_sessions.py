@@ -8,6 +8,8 @@ from __future__ import annotations
 import pytest
 import time_machine
 
+from leads.auth.access import ROLES, roles_required
+from leads.auth.sessions import not_activity
 from leads.services.accounts import deactivate_user, reset_password
 from tests.conftest import at
 from tests.functional.test_auth import PASSWORD, log_in
@@ -137,3 +139,38 @@ class TestIdleExpiry:
             assert client.get("/operator/").status_code == 302
             assert log_in(client, "olga", next="/operator/").location == "/operator/"
             assert client.get("/operator/").status_code == 200
+
+
+class TestPollingPages:
+    """A page that refreshes itself (htmx polling) is not a person at work."""
+
+    @pytest.fixture
+    def app(self, app):
+        @not_activity
+        def live_rows():
+            return "rows"
+
+        app.add_url_rule("/test-live-rows", "test_live_rows", roles_required(*ROLES)(live_rows))
+        return app
+
+    def test_polling_does_not_keep_an_idle_session_alive(self, client, olga):
+        with time_machine.travel(at("2026-11-24 10:00"), tick=False) as clock:
+            log_in(client, "olga")
+            for minute in ("10:10", "10:20", "10:29"):
+                clock.move_to(at(f"2026-11-24 {minute}"))
+                assert client.get("/test-live-rows").status_code == 200
+            clock.move_to(at("2026-11-24 10:30"))
+            assert client.get("/test-live-rows").status_code == 302
+            assert client.get("/operator/").status_code == 302
+
+    def test_after_expiry_htmx_is_told_to_open_the_login_page_in_the_whole_window(self, client, olga):
+        with time_machine.travel(at("2026-11-24 10:00"), tick=False) as clock:
+            log_in(client, "olga")
+            clock.move_to(at("2026-11-24 10:30"))
+            answer = client.get(
+                "/test-live-rows",
+                headers={"HX-Request": "true", "HX-Current-URL": "http://localhost/operator/?tab=mine"},
+            )
+            assert answer.status_code == 401
+            assert answer.headers["HX-Redirect"] == "/login?next=/operator/?tab%3Dmine"
+            assert client.get(answer.headers["HX-Redirect"]).text.count('value="/operator/?tab=mine"') == 1
