@@ -101,7 +101,10 @@ class OutcomeForm(FlaskForm):
 
     outcome = HiddenField()
     note = TextAreaField(_l("Note (optional)"), render_kw={"maxlength": NOTE_MAX_LENGTH, "rows": 2})
-    callback_at = SelectField(_l("Call back at"), choices=[], validate_choice=False)
+    # A JSON client's null means "no time chosen", not the text "None".
+    callback_at = SelectField(
+        _l("Call back at"), choices=[], validate_choice=False, coerce=lambda v: "" if v is None else str(v)
+    )
     callback_for = RadioField(
         _l("Who calls back"),
         choices=[SelectChoice("anyone", _l("Anyone")), SelectChoice("me", _l("Me"))],

@@ -154,6 +154,17 @@ def test_the_card_shows_the_phone_as_a_link_with_a_copy_button_and_the_request(o
     assert 'data-copy="+79161234567"' in html and "/static/js/operator.js" in html
     assert "https://clinic.example/therapy" in html and "utm_source=yandex" in html
     assert "Хочу к терапевту" in html
+    assert "Name given" not in html  # the request's name is the lead's
+
+
+def test_a_repeat_request_under_another_name_shows_that_name(operator_client):
+    lead_id = new_lead(name="Анна Иванова", created="2026-11-23 09:30")
+    new_lead(name="Аня", created="2026-11-23 09:40")
+
+    with frozen(MONDAY_10, operator_client):
+        html = operator_client.get(f"/operator/leads/{lead_id}").get_data(as_text=True)
+
+    assert "Name given" in html and "Аня" in html
     assert "This number is on the do-not-call list" not in html
 
 

@@ -168,6 +168,18 @@ def test_the_card_shown_again_keeps_what_was_typed(operator_client):
     assert "перезвонить вечером</textarea>" in html
 
 
+def test_a_json_callback_without_a_time_is_refused_by_its_field(operator_client):
+    lead_id = new_lead()
+
+    with frozen(MONDAY_10, operator_client):
+        answer = operator_client.post(
+            f"/operator/leads/{lead_id}/outcome", json={"outcome": "callback", "callback_at": None}, headers=JSON
+        )
+
+    assert answer.status_code == 422
+    assert answer.get_json()["errors"] == {"callback_at": ["Choose when to call back."]}
+
+
 def test_a_json_client_may_send_json(operator_client):
     lead_id = new_lead()
 
