@@ -22,10 +22,11 @@ def spool_replay() -> None:
 @click.command("demo")
 @click.option("--leads", "lead_count", default=40, show_default=True, help="How many demo leads to create.")
 def demo(lead_count: int) -> None:
-    """Load demo data (idempotent: does nothing if demo data is there)."""
+    """Load demo data and print the demo logins (idempotent)."""
     from leads.services.demo import load_demo
+    from leads.services.demo_users import load_demo_users
 
-    for line in load_demo(lead_count):
+    for line in [*load_demo_users(), *load_demo(lead_count)]:
         click.echo(line)
 
 

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, make_response, render_template, request
+from urllib.parse import urlsplit
+
+from flask import Flask, flash, jsonify, make_response, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -57,9 +59,24 @@ def handle_http_error(error: HTTPException):
     return response
 
 
+STAFF_BLUEPRINTS = {"auth", "operator", "manager", "admin"}
+
+
 def handle_csrf_error(error: CSRFError):
+    """An expired form: staff go back to the page (or to sign in) with a message; others get 400."""
     db.session.rollback()
     message = _l("This form has expired. Please reload the page and send it again.")
+    if request.blueprint in STAFF_BLUEPRINTS and not wants_json():
+        from flask_login import current_user
+
+        from leads.auth.redirects import safe_next
+
+        # CSRF is checked on posts only: go back to the page the form was on.
+        back = safe_next(urlsplit(request.referrer or "").path) or url_for("operator.queue")
+        flash(str(message), "error")
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login", next=back))
+        return redirect(back)
     return error_response(400, message, field="csrf_token")
 
 

@@ -222,10 +222,12 @@ class TestCsrf:
     def app_settings(self):
         return {"WTF_CSRF_ENABLED": True}
 
-    def test_login_without_a_token_is_refused(self, client, make_user):
+    def test_login_without_a_token_is_refused_and_sent_back_to_sign_in(self, client, make_user):
         make_user("operator", username="olga")
+        client.set_cookie("lang", "en")
         answer = log_in(client, "olga")
-        assert answer.status_code == 400
+        assert answer.status_code == 302 and answer.headers["Location"].startswith("/login")
+        assert "This form has expired" in client.get(answer.headers["Location"]).text
         assert client.get("/operator/").status_code == 302
 
     def test_login_with_the_token_from_the_form_works(self, client, make_user):
@@ -235,9 +237,10 @@ class TestCsrf:
         answer = client.post("/login", data={"username": "olga", "password": PASSWORD, "csrf_token": token})
         assert answer.status_code == 303
 
-    def test_logout_without_a_token_is_refused(self, client, make_user):
+    def test_logout_without_a_token_is_refused_and_goes_back_to_the_page(self, client, make_user):
         sign_in(client, make_user("operator"))
-        assert client.post("/logout").status_code == 400
+        answer = client.post("/logout", headers={"Referer": "http://localhost/operator/search"})
+        assert answer.status_code == 302 and answer.headers["Location"] == "/operator/search"
         assert client.get("/operator/").status_code == 200
 
 
