@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from leads.domain.roles import ROLES
 from leads.extensions import db
 from leads.models import AuditEntry, LoginFailure, User, new_public_id
 from leads.services.clinic import now_utc
@@ -144,8 +145,6 @@ def create_user(
     username: str, role: str, password: str, display_name: str = "", actor: Actor = CLI
 ) -> User:
     """Create an active account with a hashed password; audit "user_created"."""
-    # Imported here: leads.auth imports this module for its views.
-    from leads.auth.access import ROLES
 
     name = normalize_username(username)
     if not USERNAME_PATTERN.match(name):
