@@ -66,22 +66,30 @@ def _queue_indexes() -> tuple[sa.Index, ...]:
 
     Only open leads are in them, so they stay a few thousand rows however long
     the history grows, and each take-next probe is one short index range scan.
-    The queries must repeat these predicates literally: SQLite (and a generic
-    PostgreSQL plan) uses a partial index only when the query's WHERE contains
-    its terms as written, not as bound parameters.
+    They also carry the claim, so skipping a held lead and counting the queue
+    never visit the table rows.  The queries repeat these predicates literally:
+    SQLite (and a generic PostgreSQL plan) uses a partial index only when the
+    query's WHERE contains its terms as written, not as bound parameters.
     """
+    claim = ("claimed_by_id", "claim_expires_at")
     return (
         # my callbacks (owner = me) and shared ones (owner IS NULL), by due time
-        _partial_index("ix_leads_queue_callback_owner", "state = 'callback'", "callback_owner_id", "next_call_at", "id"),
+        _partial_index(
+            "ix_leads_queue_callback_owner", "state = 'callback'", "callback_owner_id", "next_call_at", "id", *claim
+        ),
         # others' overdue callbacks and "callbacks due today", by due time
-        _partial_index("ix_leads_queue_callback_due", "state = 'callback'", "next_call_at", "id"),
         _partial_index(
-            "ix_leads_queue_new_repeat", "state = 'new' AND request_count > 1", "created_at", "next_call_at", "id"
+            "ix_leads_queue_callback_due", "state = 'callback'", "next_call_at", "id", "callback_owner_id", *claim
         ),
         _partial_index(
-            "ix_leads_queue_new_first", "state = 'new' AND request_count <= 1", "created_at", "next_call_at", "id"
+            "ix_leads_queue_new_repeat", "state = 'new' AND request_count > 1", "created_at", "next_call_at", "id", *claim
         ),
-        _partial_index("ix_leads_queue_retry", "state = 'retry'", "next_call_at", "id"),
+        _partial_index(
+            "ix_leads_queue_new_first", "state = 'new' AND request_count <= 1", "created_at", "next_call_at", "id", *claim
+        ),
+        _partial_index("ix_leads_queue_retry", "state = 'retry'", "next_call_at", "id", *claim),
+        # the "past the SLA" counter
+        _partial_index("ix_leads_queue_past_sla", "state = 'new' AND attempts = 0", "sla_due_at"),
         # "the lead I hold": claims are few, so only claimed rows are indexed
         _partial_index("ix_leads_claimed_by", "claimed_by_id IS NOT NULL", "claimed_by_id", "claim_expires_at"),
     )
@@ -312,3 +320,53 @@ class Closure(db.Model):
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     day: so.Mapped[date] = so.mapped_column(sa.Date, unique=True)
     reason: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
+
+
+class Doctor(db.Model):
+    """A doctor whose slots operators book."""
+
+    __tablename__ = "doctors"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(100))
+    specialty: so.Mapped[str] = so.mapped_column(sa.String(100), index=True)
+    active: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=True)
+    # The doctor's own weekly plan inside the clinic's hours, as JSON
+    # {"0": ["09:00", "14:00"], ...} (weekday 0 = Monday); NULL: the clinic's hours.
+    plan: so.Mapped[Optional[str]] = so.mapped_column(sa.String(400))
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+
+# Appointments that hold their slot; a cancelled one frees it.
+LIVE_APPOINTMENT_STATUSES = ("scheduled", "attended", "no_show")
+_live_appointment_sql = "status IN (" + ", ".join(f"'{s}'" for s in LIVE_APPOINTMENT_STATUSES) + ")"
+
+
+class Appointment(db.Model):
+    """A visit booked for a lead: a doctor and a slot."""
+
+    __tablename__ = "appointments"
+    __table_args__ = (
+        # No two live appointments of one doctor in one slot: the database
+        # decides the race, not a check in Python.
+        sa.Index(
+            "uq_appointments_doctor_slot",
+            "doctor_id",
+            "starts_at",
+            unique=True,
+            sqlite_where=sa.text(_live_appointment_sql),
+            postgresql_where=sa.text(_live_appointment_sql),
+        ),
+        sa.Index("ix_appointments_starts_at", "starts_at"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    doctor_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("doctors.id"))
+    lead_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("leads.id"), index=True)
+    starts_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+    ends_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+    status: so.Mapped[str] = so.mapped_column(sa.String(16), default="scheduled")
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: so.Mapped[Optional[int]] = so.mapped_column(sa.ForeignKey("users.id"))
+    updated_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
+    cancel_reason: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
