@@ -129,14 +129,18 @@ def test_take_next_with_nobody_to_call_goes_back_to_the_queue_and_says_so(operat
 
 @pytest.mark.parametrize("app_settings", [{"WTF_CSRF_ENABLED": True}])
 def test_take_next_needs_the_forms_csrf_token(operator_client):
+    lead_id = new_lead(created="2026-11-23 09:30")
     with frozen(MONDAY_10, operator_client):
-        refused = operator_client.post("/operator/next")
-        page = operator_client.get("/operator/").get_data(as_text=True)
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        refused = operator_client.post("/operator/next", headers={"Referer": "http://localhost/operator/"})
+        claimed_without_token = db.session.get(Lead, lead_id, populate_existing=True).claimed_by_id
+        back = operator_client.get(refused.headers["Location"]).get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', back).group(1)
         accepted = operator_client.post("/operator/next", data={"csrf_token": token})
 
-    assert refused.status_code == 400
-    assert accepted.status_code == 303
+    # Without the token nothing is taken, and the operator is sent back with the reason.
+    assert refused.status_code in (302, 303) and claimed_without_token is None
+    assert "This form has expired" in back
+    assert accepted.status_code == 303 and accepted.headers["Location"].endswith(f"/operator/leads/{lead_id}")
 
 
 # -- the lead card -----------------------------------------------------------------------------
