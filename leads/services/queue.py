@@ -1,34 +1,38 @@
 """The operators' queue: what to call next, and who holds which lead (DESIGN.md §1.4).
 
 The order is defined in `leads.domain.queue`.  Here each tier is one indexed
-probe (`ORDER BY … LIMIT n` on a partial index of open leads, see
-`leads.models._queue_indexes`), run in tier order, so taking the next lead
-costs a few short index scans however many leads the history holds — never one
-sort of every open lead by a CASE expression.
+probe (`ORDER BY … LIMIT n` on a small partial index of open leads, see
+`leads.models._queue_indexes`), so taking the next lead costs a few short
+index scans however long the history grows — never one sort of every open
+lead by a CASE expression.
 
-Taking a lead is atomic: each probe is a single conditional
+Taking a lead is one atomic statement:
 
     UPDATE leads SET claimed_by_id = :me, claim_expires_at = :expires
-    WHERE id = (SELECT id … ORDER BY … LIMIT 1 [FOR UPDATE SKIP LOCKED])
+    WHERE id = COALESCE((tier 1 probe), (tier 2 probe), …)   -- each LIMIT 1 [FOR UPDATE SKIP LOCKED]
       AND (the claim is still free) RETURNING id
 
+COALESCE stops at the first tier that finds a lead, so later probes never run.
 On PostgreSQL `SKIP LOCKED` lets concurrent operators pass over each other's
-row; SQLite ignores `SKIP LOCKED` silently, but an UPDATE takes SQLite's single
-write lock before it reads, so the subquery always sees the latest claims, and
-the repeated claim check makes a lost race return nothing instead of a lead
+row.  SQLite ignores `SKIP LOCKED` silently, but an UPDATE takes SQLite's single
+write lock before it reads, so its subqueries always see the latest claims; the
+repeated claim check makes a lost race come back empty, never with a lead
 someone else holds.
+
+The statements are built once, with bind parameters, so that each call only
+binds values: no SQL building, cache-key hashing or re-planning per request.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import TableClause
-from sqlalchemy.sql.visitors import InternalTraversal
 
 from leads.domain.calendar import ClinicCalendar
 from leads.domain.outcomes import LeadState
@@ -51,9 +55,9 @@ __all__ = [
     "take_next_lead",
 ]
 
-# Rounds of tier probes before take-next gives up while leads still look
-# callable: a probe comes back empty only when a concurrent operator took the
-# row between our read and our write.
+# Rounds of take-next before giving up while leads still look callable: the
+# statement comes back empty with leads left only when (PostgreSQL) the free
+# rows were locked by someone else for a moment.
 TAKE_ROUNDS = 3
 # Rounds of read-then-conditional-update in claim/release before giving up.
 CLAIM_ROUNDS = 3
@@ -135,11 +139,15 @@ class _LeadsThrough(TableClause):
     """
 
     inherit_cache = True
-    _traverse_internals = [*TableClause._traverse_internals, ("index_name", InternalTraversal.dp_string)]
 
     def __init__(self, index_name: str) -> None:
         super().__init__(Lead.__tablename__, *(sa.column(c.name, c.type) for c in Lead.__table__.c))
         self.index_name = index_name
+
+    def _gen_cache_key(self, anon_map: Any, bindparams: Any) -> tuple:
+        # One instance per index, never altered: its identity is its cache key, as for a Table
+        # (the default would hash all its columns on every statement).
+        return (self,)
 
 
 @compiles(_LeadsThrough)
@@ -154,7 +162,7 @@ def _compile_leads_indexed_by(element: _LeadsThrough, compiler: Any, **kw: Any) 
 
 
 # Each tier's probe and its partial index (leads.models._queue_indexes), which
-# serves both its WHERE and its ORDER BY: the first free row ends the scan.
+# serves its WHERE, its claim check and its ORDER BY: the first free entry ends the scan.
 _CALLBACKS_BY_OWNER = _LeadsThrough("ix_leads_queue_callback_owner")
 _CALLBACKS_BY_DUE = _LeadsThrough("ix_leads_queue_callback_due")
 _NEW_REPEAT = _LeadsThrough("ix_leads_queue_new_repeat")
@@ -168,6 +176,22 @@ _TIER_TABLE: dict[QueueTier, _LeadsThrough] = {
     QueueTier.RETRY: _LeadsThrough("ix_leads_queue_retry"),
 }
 _CLAIMED = _LeadsThrough("ix_leads_claimed_by")
+_PAST_SLA = _LeadsThrough("ix_leads_queue_past_sla")
+
+# The values every statement is built with (see `_values`).
+_INSTANT = Lead.__table__.c.next_call_at.type
+_ME = sa.bindparam("me", type_=sa.Integer())
+_NOW = sa.bindparam("now", type_=_INSTANT)
+_OVERDUE_BEFORE = sa.bindparam("overdue_before", type_=_INSTANT)  # now - grace
+_EXPIRES = sa.bindparam("expires", type_=_INSTANT)
+_HELD_ID = sa.bindparam("held_id", type_=sa.Integer())  # 0 when nothing is held
+_LIMIT = sa.bindparam("limit", type_=sa.Integer())
+_DAY_STARTS = sa.bindparam("day_starts", type_=_INSTANT)
+_DAY_ENDS = sa.bindparam("day_ends", type_=_INSTANT)
+
+
+def _values(user_id: int, now: datetime, grace: timedelta, **more: Any) -> dict[str, Any]:
+    return {"me": user_id, "now": now, "overdue_before": now - grace, **more}
 
 
 def _literal(value: str | int) -> Any:
@@ -179,17 +203,17 @@ def _in_state(t: Any, state: LeadState) -> Any:
     return t.c.state == _literal(state.value)
 
 
-def _claim_free(t: Any, user_id: int, now: datetime) -> Any:
+def _claim_free(t: Any) -> Any:
     """Nobody else holds a live claim: no claim, an expired one, or mine."""
-    return sa.or_(t.c.claimed_by_id.is_(None), t.c.claim_expires_at <= now, t.c.claimed_by_id == user_id)
+    return sa.or_(t.c.claimed_by_id.is_(None), t.c.claim_expires_at <= _NOW, t.c.claimed_by_id == _ME)
 
 
-def _tier_where(tier: QueueTier, user_id: int, now: datetime, grace: timedelta) -> list[Any]:
+def _tier_where(tier: QueueTier) -> list[Any]:
     """The WHERE terms selecting the due leads of `tier` (claims aside); mirrors `tier_of`."""
     t = _TIER_TABLE[tier]
-    due = t.c.next_call_at <= now
+    due = t.c.next_call_at <= _NOW
     if tier is QueueTier.MY_CALLBACK:
-        return [_in_state(t, LeadState.CALLBACK), t.c.callback_owner_id == user_id, due]
+        return [_in_state(t, LeadState.CALLBACK), t.c.callback_owner_id == _ME, due]
     if tier is QueueTier.SHARED_CALLBACK:
         return [_in_state(t, LeadState.CALLBACK), t.c.callback_owner_id.is_(None), due]
     if tier is QueueTier.OVERDUE_CALLBACK:
@@ -197,8 +221,8 @@ def _tier_where(tier: QueueTier, user_id: int, now: datetime, grace: timedelta) 
         return [
             _in_state(t, LeadState.CALLBACK),
             t.c.callback_owner_id.is_not(None),
-            t.c.callback_owner_id != user_id,
-            t.c.next_call_at < now - grace,
+            t.c.callback_owner_id != _ME,
+            t.c.next_call_at < _OVERDUE_BEFORE,
         ]
     if tier is QueueTier.REPEAT_NEW:
         return [_in_state(t, LeadState.NEW), t.c.request_count > _literal(1), due]
@@ -215,35 +239,75 @@ def _tier_order(tier: QueueTier) -> list[Any]:
     return [t.c.next_call_at, t.c.id]
 
 
-def _tier_query(tier: QueueTier, user_id: int, now: datetime, grace: timedelta, *names: str) -> sa.Select:
-    """SELECT the columns `names` of the leads of `tier` callable for `user_id`, in queue order."""
+def _tier_query(tier: QueueTier, *names: str) -> sa.Select:
+    """SELECT the columns `names` of the leads of `tier` callable for :me, in queue order."""
     t = _TIER_TABLE[tier]
+    return sa.select(*(t.c[name] for name in names)).where(*_tier_where(tier), _claim_free(t)).order_by(*_tier_order(tier))
+
+
+def _top_callable(*, lock: bool) -> Any:
+    """The id of the top callable lead for :me: the first tier probe that finds one.
+
+    COALESCE evaluates its arguments in order and stops at the first non-null,
+    so a tier's probe runs only when every tier before it came back empty (an
+    InitPlan on PostgreSQL, a run-once subroutine on SQLite).  With `lock`, each
+    probe is `FOR UPDATE SKIP LOCKED` (PostgreSQL; dropped by SQLite).
+    """
+    probes = []
+    for tier in QueueTier:
+        probe = _tier_query(tier, "id").limit(1)
+        if lock:
+            probe = probe.with_for_update(skip_locked=True)
+        probes.append(probe.scalar_subquery())
+    return sa.func.coalesce(*probes)
+
+
+@cache
+def _take_statement() -> sa.Update:
+    return (
+        sa.update(Lead)
+        .where(Lead.id == _top_callable(lock=True), _claim_free(Lead.__table__))
+        .values(claimed_by_id=_ME, claim_expires_at=_EXPIRES)
+        .returning(Lead.id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+@cache
+def _peek_statement() -> sa.Select:
+    return sa.select(_top_callable(lock=False))
+
+
+def _held(*names: str) -> sa.Select:
+    """The open lead :me holds with a live claim (the latest, should there be several)."""
+    t = _CLAIMED
     return (
         sa.select(*(t.c[name] for name in names))
-        .where(*_tier_where(tier, user_id, now, grace), _claim_free(t, user_id, now))
-        .order_by(*_tier_order(tier))
+        .where(
+            t.c.claimed_by_id.is_not(None),  # the partial index's predicate, spelled out
+            t.c.claimed_by_id == _ME,
+            t.c.claim_expires_at > _NOW,
+            t.c.state.in_(OPEN_STATE_VALUES),
+        )
+        .order_by(t.c.claim_expires_at.desc(), t.c.id.desc())
+        .limit(1)
+    )
+
+
+@cache
+def _renew_statement() -> sa.Update:
+    return (
+        sa.update(Lead)
+        .where(Lead.id == _held("id").scalar_subquery(), Lead.claimed_by_id == _ME)
+        .values(claim_expires_at=_EXPIRES)
+        .returning(Lead.id)
+        .execution_options(synchronize_session=False)
     )
 
 
 def _settings() -> tuple[timedelta, timedelta]:
     config = current_app.config
     return timedelta(minutes=config["CALLBACK_GRACE_MINUTES"]), timedelta(minutes=config["CLAIM_MINUTES"])
-
-
-def _held_by(user_id: int, now: datetime, *names: str) -> sa.Select:
-    """The open lead `user_id` holds with a live claim (the latest, should there be several)."""
-    t = _CLAIMED
-    return (
-        sa.select(*(t.c[name] for name in names))
-        .where(
-            t.c.claimed_by_id.is_not(None),  # the partial index's predicate, spelled out
-            t.c.claimed_by_id == user_id,
-            t.c.claim_expires_at > now,
-            t.c.state.in_(OPEN_STATE_VALUES),
-        )
-        .order_by(t.c.claim_expires_at.desc(), t.c.id.desc())
-        .limit(1)
-    )
 
 
 def _add_event(lead_id: int, kind: str, user_id: int, now: datetime, detail: str = "") -> None:
@@ -264,56 +328,24 @@ def take_next_lead(user_id: int, now: datetime | None = None) -> int | None:
         db.session.rollback()
         return None
     grace, claim = _settings()
-    expires = now + claim
+    values = _values(user_id, now, grace, expires=now + claim)
 
-    held = db.session.execute(
-        sa.update(Lead)
-        .where(Lead.id == _held_by(user_id, now, "id").scalar_subquery(), Lead.claimed_by_id == user_id)
-        .values(claim_expires_at=expires)
-        .returning(Lead.id)
-        .execution_options(synchronize_session=False)
-    ).scalar()
+    held = db.session.execute(_renew_statement(), values).scalar()
     if held is not None:
         db.session.commit()
         return held
-
     for _ in range(TAKE_ROUNDS):
-        for tier in QueueTier:
-            lead_id = _claim_top_of_tier(tier, user_id, now, grace, expires)
-            if lead_id is not None:
-                _add_event(lead_id, "claimed", user_id, now, "take-next")
-                db.session.commit()
-                return lead_id
-        if not _anything_callable(user_id, now, grace):
+        lead_id = db.session.execute(_take_statement(), values).scalar()
+        if lead_id is not None:
+            _add_event(lead_id, "claimed", user_id, now, "take-next")
+            db.session.commit()
+            return lead_id
+        # Empty-handed: the queue is empty, or (PostgreSQL) the only free rows
+        # were locked by someone else for a moment.  Look without locking.
+        if db.session.execute(_peek_statement(), values).scalar() is None:
             break
-    db.session.commit()
+    db.session.commit()  # nothing changed; ends the transaction (and SQLite's write lock)
     return None
-
-
-def _claim_top_of_tier(
-    tier: QueueTier, user_id: int, now: datetime, grace: timedelta, expires: datetime
-) -> int | None:
-    """Claim the first free lead of one tier; its id, or None if the tier has none free."""
-    top = (
-        _tier_query(tier, user_id, now, grace, "id")
-        .limit(1)
-        .with_for_update(skip_locked=True)  # PostgreSQL; SQLite drops it (see module doc)
-        .scalar_subquery()
-    )
-    return db.session.execute(
-        sa.update(Lead)
-        .where(Lead.id == top, _claim_free(Lead.__table__, user_id, now))
-        .values(claimed_by_id=user_id, claim_expires_at=expires)
-        .returning(Lead.id)
-        .execution_options(synchronize_session=False)
-    ).scalar()
-
-
-def _anything_callable(user_id: int, now: datetime, grace: timedelta) -> bool:
-    """Whether some tier still has a free lead (after a probe came back empty)."""
-    return any(
-        db.session.execute(_tier_query(tier, user_id, now, grace, "id").limit(1)).first() for tier in QueueTier
-    )
 
 
 def claim_lead(lead_id: int, user_id: int, now: datetime | None = None) -> None:
@@ -420,6 +452,18 @@ _ROW_COLUMNS = (
 )
 
 
+@cache
+def _held_rows_statement() -> sa.Select:
+    return _held(*_ROW_COLUMNS)
+
+
+@cache
+def _tier_rows_statement(tier: QueueTier) -> sa.Select:
+    """Up to :limit rows of `tier`, without the lead :me holds."""
+    t = _TIER_TABLE[tier]
+    return _tier_query(tier, *_ROW_COLUMNS).where(t.c.id != _HELD_ID).limit(_LIMIT)
+
+
 def queue_view(user_id: int, now: datetime | None = None, limit: int = 30) -> QueueView:
     """The queue as `user_id` sees it: counters, the lead held, and what comes next.
 
@@ -431,22 +475,22 @@ def queue_view(user_id: int, now: datetime | None = None, limit: int = 30) -> Qu
     calendar = clinic_calendar(now)
     is_open = calendar.is_open(now)
     grace, _ = _settings()
+    values = _values(user_id, now, grace)
 
-    held = db.session.execute(_held_by(user_id, now, *_ROW_COLUMNS)).first()
+    held = db.session.execute(_held_rows_statement(), values).first()
+    values["held_id"] = held.id if held is not None else 0  # ids start at 1
     rows: list[Any] = []
     for tier in QueueTier:
         if len(rows) >= limit:
             break
-        query = _tier_query(tier, user_id, now, grace, *_ROW_COLUMNS)
-        if held is not None:
-            query = query.where(_TIER_TABLE[tier].c.id != held.id)
-        rows.extend(db.session.execute(query.limit(limit - len(rows))).all())
+        rows.extend(db.session.execute(_tier_rows_statement(tier), {**values, "limit": limit - len(rows)}).all())
+    counters = _counters(calendar, now, values, is_open)
 
     waiting = _waiting_minutes(calendar, [r.created_at for r in rows] + ([held.created_at] if held else []), now)
     return QueueView(
         clinic_open=is_open,
         opens_at=None if is_open else calendar.next_open(now),
-        counters=_counters(calendar, user_id, now, grace, is_open),
+        counters=counters,
         current=_row(held, waiting) if held is not None else None,
         upcoming=[_row(r, waiting) for r in rows],
     )
@@ -488,47 +532,49 @@ def _waiting_minutes(calendar: ClinicCalendar, arrivals: list[datetime], now: da
     return result
 
 
-def _counters(calendar: ClinicCalendar, user_id: int, now: datetime, grace: timedelta, is_open: bool) -> QueueCounters:
-    """All four counters in one round trip, each a sum of counts over the small partial indexes."""
+def _count(t: _LeadsThrough, *where: Any) -> Any:
+    return sa.select(sa.func.count()).select_from(t).where(*where).scalar_subquery()
 
-    def count(t: _LeadsThrough, *where: Any) -> Any:
-        return sa.select(sa.func.count()).select_from(t).where(*where).scalar_subquery()
 
-    def total(counts: list[Any]) -> Any:
-        return sum(counts[1:], counts[0])
+def _sum(counts: list[Any]) -> Any:
+    return sum(counts[1:], counts[0])
 
-    def new_leads(*where: Any) -> Any:
-        """Counts over both new-lead indexes: repeat requests and first requests."""
-        return total([
-            count(t, _in_state(t, LeadState.NEW), comparison, *(term(t) for term in where))
-            for t, comparison in ((_NEW_REPEAT, _NEW_REPEAT.c.request_count > _literal(1)),
-                                  (_NEW_FIRST, _NEW_FIRST.c.request_count <= _literal(1)))
-        ])
 
-    today = calendar.local(now).date()
-    day_starts = datetime.combine(today, time.min, tzinfo=calendar.tz)
-    day_ends = datetime.combine(today + timedelta(days=1), time.min, tzinfo=calendar.tz)
+@cache
+def _counters_statement() -> sa.Select:
+    """All four counters in one statement, each a count over small partial indexes that hold
+    every column it reads (no visit to the table rows)."""
+    new_leads = _sum([
+        _count(_NEW_REPEAT, _in_state(_NEW_REPEAT, LeadState.NEW), _NEW_REPEAT.c.request_count > _literal(1)),
+        _count(_NEW_FIRST, _in_state(_NEW_FIRST, LeadState.NEW), _NEW_FIRST.c.request_count <= _literal(1)),
+    ])
     callbacks = _CALLBACKS_BY_DUE
-    values = db.session.execute(
-        sa.select(
-            total([
-                count(_TIER_TABLE[tier], *_tier_where(tier, user_id, now, grace),
-                      _claim_free(_TIER_TABLE[tier], user_id, now))
-                for tier in QueueTier
-            ]).label("callable_now"),
-            new_leads().label("new"),
-            count(
-                callbacks,
-                _in_state(callbacks, LeadState.CALLBACK),
-                callbacks.c.next_call_at >= day_starts,
-                callbacks.c.next_call_at < day_ends,
-            ).label("callbacks_due_today"),
-            new_leads(lambda t: t.c.attempts == 0, lambda t: t.c.sla_due_at < now).label("past_sla"),
-        )
-    ).one()
+    return sa.select(
+        _sum([_count(_TIER_TABLE[tier], *_tier_where(tier), _claim_free(_TIER_TABLE[tier])) for tier in QueueTier])
+        .label("callable_now"),
+        new_leads.label("new"),
+        _count(
+            callbacks,
+            _in_state(callbacks, LeadState.CALLBACK),
+            callbacks.c.next_call_at >= _DAY_STARTS,
+            callbacks.c.next_call_at < _DAY_ENDS,
+        ).label("callbacks_due_today"),
+        _count(
+            _PAST_SLA, _in_state(_PAST_SLA, LeadState.NEW), _PAST_SLA.c.attempts == _literal(0), _PAST_SLA.c.sla_due_at < _NOW
+        ).label("past_sla"),
+    )
+
+
+def _counters(calendar: ClinicCalendar, now: datetime, values: dict[str, Any], is_open: bool) -> QueueCounters:
+    today = calendar.local(now).date()
+    day = {
+        "day_starts": datetime.combine(today, time.min, tzinfo=calendar.tz),
+        "day_ends": datetime.combine(today + timedelta(days=1), time.min, tzinfo=calendar.tz),
+    }
+    counted = db.session.execute(_counters_statement(), {**values, **day}).one()
     return QueueCounters(
-        callable_now=values.callable_now if is_open else 0,
-        new=values.new,
-        callbacks_due_today=values.callbacks_due_today,
-        past_sla=values.past_sla,
+        callable_now=counted.callable_now if is_open else 0,
+        new=counted.new,
+        callbacks_due_today=counted.callbacks_due_today,
+        past_sla=counted.past_sla,
     )

@@ -337,7 +337,7 @@ def test_the_view_shows_my_lead_apart_and_waiting_in_business_minutes(app, me):
 
 @pytest.mark.parametrize("tier", list(QueueTier))
 def test_each_tier_probe_uses_its_partial_index(app, me, tier):
-    query = queue_service._tier_query(tier, me, NOW, GRACE, "id").limit(1)
+    query = queue_service._tier_query(tier, "id").limit(1).params(queue_service._values(me, NOW, GRACE))
     compiled = query.compile(db.engine, compile_kwargs={"literal_binds": True})
     with db.engine.connect() as connection:
         if db.engine.dialect.name == "postgresql":
