@@ -239,6 +239,12 @@ def set_language(code: str):
     return response
 
 
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico whatever the page says: send them the icon."""
+    return redirect(url_for("static", filename="favicon.svg"), code=301)
+
+
 @bp.get("/healthz")
 def healthz():
     """Database status and spool size; 503 when the database is down."""

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from leads.domain.outcomes import OPEN_STATES, LeadState
 from leads.domain.promise import CallPromise, promise_call
 from leads.extensions import db
-from leads.models import Lead, LeadEvent, LeadRequest, new_public_id
+from leads.models import DoNotCall, Lead, LeadEvent, LeadRequest, new_public_id
 from leads.services.clinic import calendar_or_default, now_utc
 from leads.services.consent import ConsentVersion, consent_version
 from leads.services.spool import Spool
@@ -151,6 +151,7 @@ def store_request(record: dict[str, Any], *, replay: bool = False) -> bool:
                     detail=record["source"] + (" (spooled)" if replay else ""),
                 )
             )
+            _lift_do_not_call(record["phone"], lead_id, created)
             db.session.commit()
             return True
         except IntegrityError:
@@ -179,6 +180,17 @@ def _add_to_open_lead(phone: str, at: datetime) -> int | None:
         .returning(Lead.id)
     )
     return db.session.execute(statement).scalar()
+
+
+def _lift_do_not_call(phone: str, lead_id: int, at: datetime) -> None:
+    """A new request with fresh consent from a listed number lifts its do-not-call entry.
+
+    The patient asked to be called, and the request's consent record is the
+    evidence; the timeline says the block was lifted and why.
+    """
+    lifted = db.session.execute(sa.delete(DoNotCall).where(DoNotCall.phone == phone)).rowcount
+    if lifted:
+        db.session.add(LeadEvent(lead_id=lead_id, at=at, kind="do_not_call_lifted", detail="new request with consent"))
 
 
 def _create_lead(record: dict[str, Any], created: datetime, preferred_start: datetime | None) -> int:

@@ -173,9 +173,10 @@ class TestCsrf:
     def app_settings(self):
         return {"WTF_CSRF_ENABLED": True}
 
-    def test_buttons_without_a_token_are_refused(self, client, make_user):
+    def test_buttons_without_a_token_are_refused_and_the_admin_sent_back(self, client, make_user):
         olga = make_user("operator", username="olga")
-        assert client.post(f"/admin/users/{olga.id}/deactivate").status_code == 400
+        answer = client.post(f"/admin/users/{olga.id}/deactivate", headers={"Referer": "http://localhost/admin/users"})
+        assert answer.status_code == 302 and answer.headers["Location"] == "/admin/users"
         assert user_named("olga").active
 
     def test_the_list_gives_each_button_a_token(self, client, make_user):
