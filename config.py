@@ -64,6 +64,8 @@ class Config:
     SLOT_MINUTES = env_int("SLOT_MINUTES", 30)
     RETENTION_DAYS = env_int("RETENTION_DAYS", 365)
     PREFERRED_WINDOW_DAYS = env_int("PREFERRED_WINDOW_DAYS", 3)
+    # How long a worker keeps the closure dates before reading them again.
+    CALENDAR_CACHE_SECONDS = env_int("CALENDAR_CACHE_SECONDS", 60)
 
     # Anti-abuse
     MIN_FILL_SECONDS = env_int("MIN_FILL_SECONDS", 3)
@@ -127,6 +129,7 @@ class TestingConfig(Config):
     RATELIMIT_ENABLED = False
     RATELIMIT_STORAGE_URI = "memory://"
     MIN_FILL_SECONDS = 0
+    CALENDAR_CACHE_SECONDS = 0  # tests add closures and expect them at once
 
 
 class ProductionConfig(Config):

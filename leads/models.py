@@ -53,7 +53,9 @@ class UTCDateTime(TypeDecorator):
 
 
 OPEN_STATE_VALUES = tuple(sorted(state.value for state in OPEN_STATES))
-_open_states_sql = "state IN (" + ", ".join(f"'{s}'" for s in OPEN_STATE_VALUES) + ")"
+# Written out literally: SQLite matches a partial index (and an upsert's
+# conflict target) only against its predicate as written, never bound values.
+OPEN_STATES_SQL = "state IN (" + ", ".join(f"'{s}'" for s in OPEN_STATE_VALUES) + ")"
 
 
 def _partial_index(name: str, where: str, *columns: str) -> sa.Index:
@@ -165,8 +167,8 @@ class Lead(db.Model):
             "uq_leads_open_phone",
             "phone",
             unique=True,
-            sqlite_where=sa.text(_open_states_sql),
-            postgresql_where=sa.text(_open_states_sql),
+            sqlite_where=sa.text(OPEN_STATES_SQL),
+            postgresql_where=sa.text(OPEN_STATES_SQL),
         ),
         sa.Index("ix_leads_state_next_call_at", "state", "next_call_at"),
         sa.Index("ix_leads_created_at", "created_at"),

@@ -89,6 +89,7 @@ def create_lead():
             user_agent=request.user_agent.string,
         ),
         now,
+        calendar,
     )
     return _created(submitted, calendar, now)
 

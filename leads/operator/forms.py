@@ -52,6 +52,7 @@ CLOSE_REASON_LABELS = {
 EVENT_LABELS = {
     "created": _l("Request received"),
     "repeat_request": _l("Repeat request"),
+    "on_do_not_call_list": _l("Request from a number on the do-not-call list"),
     "claimed": _l("Taken"),
     "released": _l("Returned to the queue"),
 }

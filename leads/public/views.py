@@ -195,6 +195,7 @@ def _take_request(form: CallbackForm, embedded: bool):
             user_agent=request.user_agent.string,
         ),
         now,
+        calendar,
     )
     return _to_thanks(submitted.public_id, embedded)
 

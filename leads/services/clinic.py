@@ -1,7 +1,15 @@
-"""The clinic's calendar as configured: time zone, weekly plan and closures."""
+"""The clinic's calendar as configured: time zone, weekly plan and closures.
+
+Closures change a few times a year but are read on every request, so each
+process keeps them for CALENDAR_CACHE_SECONDS; a change made in this process
+(`forget_closures`) is seen at once, one made in another worker within that
+time.
+"""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+import threading
+import time
+from datetime import date, datetime, timedelta, timezone
 
 import sqlalchemy as sa
 from flask import current_app
@@ -14,17 +22,41 @@ from leads.models import Closure
 # Closures further back than this cannot change any answer the app gives.
 CLOSURE_LOOKBACK = timedelta(days=400)
 
+_cache_lock = threading.Lock()
+# database URL -> (monotonic time read, closure dates)
+_closures_cache: dict[str, tuple[float, frozenset[date]]] = {}
+
 
 def now_utc() -> datetime:
     """The current instant (a single place for tests to freeze)."""
     return datetime.now(timezone.utc)
 
 
+def _closures(now: datetime) -> frozenset[date]:
+    ttl = current_app.config["CALENDAR_CACHE_SECONDS"]
+    key = str(db.engine.url)
+    if ttl > 0:
+        with _cache_lock:
+            cached = _closures_cache.get(key)
+        if cached is not None and time.monotonic() - cached[0] < ttl:
+            return cached[1]
+    since = (now - CLOSURE_LOOKBACK).date()
+    days = frozenset(db.session.scalars(sa.select(Closure.day).where(Closure.day >= since)))
+    if ttl > 0:
+        with _cache_lock:
+            _closures_cache[key] = (time.monotonic(), days)
+    return days
+
+
+def forget_closures() -> None:
+    """Drop this process's cached closures (call after adding or removing one)."""
+    with _cache_lock:
+        _closures_cache.clear()
+
+
 def clinic_calendar(now: datetime | None = None) -> ClinicCalendar:
     """The calendar with the closures recorded in the database."""
-    since = ((now or now_utc()) - CLOSURE_LOOKBACK).date()
-    days = db.session.scalars(sa.select(Closure.day).where(Closure.day >= since)).all()
-    return make_calendar(current_app.config["CLINIC_TIMEZONE"], closures=days)
+    return make_calendar(current_app.config["CLINIC_TIMEZONE"], closures=_closures(now or now_utc()))
 
 
 def calendar_or_default(now: datetime | None = None) -> ClinicCalendar:

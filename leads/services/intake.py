@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from functools import cache
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Mapping
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from flask import current_app
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from leads.domain.outcomes import OPEN_STATES, LeadState
+from leads.domain.calendar import ClinicCalendar
+from leads.domain.outcomes import LeadState
 from leads.domain.promise import CallPromise, promise_call
 from leads.extensions import db
-from leads.models import DoNotCall, Lead, LeadEvent, LeadRequest, new_public_id
+from leads.models import OPEN_STATES_SQL, DoNotCall, Lead, LeadEvent, LeadRequest, new_public_id
 from leads.services.clinic import calendar_or_default, now_utc
 from leads.services.consent import ConsentVersion, consent_version
 from leads.services.spool import Spool
@@ -27,10 +30,6 @@ from leads.services.spool import Spool
 log = logging.getLogger(__name__)
 
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
-OPEN_STATE_VALUES = [state.value for state in OPEN_STATES]
-# Two requests for one phone racing to create its lead: the loser retries as a
-# repeat request; more than a few rounds would mean something else is wrong.
-MAX_STORE_ROUNDS = 5
 
 
 @dataclass(frozen=True)
@@ -75,18 +74,21 @@ def _from_iso(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def submit_callback_request(request: CallbackRequest, now: datetime | None = None) -> Submitted:
+def submit_callback_request(
+    request: CallbackRequest, now: datetime | None = None, calendar: ClinicCalendar | None = None
+) -> Submitted:
     """Store a request (or spool it) and say when the call will come.
 
     The reply is the same for a first request, a repeat request and a spooled
-    one, so it reveals nothing about who asked before.
+    one, so it reveals nothing about who asked before.  `calendar` saves a
+    second look-up when the caller already has it.
     """
     now = now or now_utc()
-    calendar = calendar_or_default(now)
+    calendar = calendar or calendar_or_default(now)
     promise = promise_call(calendar, now, current_app.config["CALLBACK_SLA_MINUTES"], request.preferred)
     record = request_record(request, new_public_id(), now, promise)
     try:
-        store_request(record)
+        store_request(record, calendar=calendar)
     except SQLAlchemyError:
         db.session.rollback()
         log.error("database unavailable; request %s spooled", record["public_id"], exc_info=True)
@@ -122,136 +124,152 @@ def request_record(request: CallbackRequest, public_id: str, now: datetime, prom
     }
 
 
-def store_request(record: dict[str, Any], *, replay: bool = False) -> bool:
+def store_request(record: dict[str, Any], *, replay: bool = False, calendar: ClinicCalendar | None = None) -> bool:
     """Insert one request: a new lead, or a repeat request on the phone's open lead.
 
     Returns False when `replay` finds the request already stored (same public
     id), True when it was stored now.  Commits.
+
+    Everything is computed before the first write, and the writes follow
+    back to back, so SQLite's write lock is held for as short as possible.
+    The lead is one upsert on the partial unique index "one open lead per
+    phone": the database, not a read before the write, decides whether this is
+    a first or a repeat request, so concurrent requests cannot both create one.
     """
     consent = consent_version(record["locale"], record["consent_text"])
     created = datetime.fromisoformat(record["created_at"])
     preferred_start = _from_iso(record["preferred_start"])
-    for _ in range(MAX_STORE_ROUNDS):
-        if replay and db.session.scalar(
-            sa.select(LeadRequest.id).where(LeadRequest.public_id == record["public_id"])
-        ):
-            db.session.rollback()
-            return False
-        try:
-            lead_id = _add_to_open_lead(record["phone"], created)
-            is_repeat = lead_id is not None
-            if lead_id is None:
-                lead_id = _create_lead(record, created, preferred_start)
-            db.session.add(_request_row(record, lead_id, consent, created, spooled=replay))
-            db.session.add(
-                LeadEvent(
-                    lead_id=lead_id,
-                    at=created,
-                    kind="repeat_request" if is_repeat else "created",
-                    detail=record["source"] + (" (spooled)" if replay else ""),
-                )
-            )
-            _lift_do_not_call(record["phone"], lead_id, created)
-            db.session.commit()
-            return True
-        except IntegrityError:
-            # Another request for this phone created its open lead first.
-            db.session.rollback()
-    raise RuntimeError("could not store the request after repeated conflicts")
-
-
-def _add_to_open_lead(phone: str, at: datetime) -> int | None:
-    """Count a repeat request on the phone's open lead; its id, or None if none is open.
-
-    A repeat request raises the lead's priority: a retry waiting for later
-    becomes due now.  An agreed callback time is kept.
-    """
-    due_now = sa.case(
-        (
-            sa.and_(Lead.state.in_([LeadState.NEW.value, LeadState.RETRY.value]), Lead.next_call_at > at),
-            at,
-        ),
-        else_=Lead.next_call_at,
-    )
-    statement = (
-        sa.update(Lead)
-        .where(Lead.phone == phone, Lead.state.in_(OPEN_STATE_VALUES))
-        .values(request_count=Lead.request_count + 1, last_request_at=at, next_call_at=due_now)
-        .returning(Lead.id)
-    )
-    return db.session.execute(statement).scalar()
-
-
-def _lift_do_not_call(phone: str, lead_id: int, at: datetime) -> None:
-    """A new request with fresh consent from a listed number lifts its do-not-call entry.
-
-    The patient asked to be called, and the request's consent record is the
-    evidence; the timeline says the block was lifted and why.
-    """
-    lifted = db.session.execute(sa.delete(DoNotCall).where(DoNotCall.phone == phone)).rowcount
-    if lifted:
-        db.session.add(LeadEvent(lead_id=lead_id, at=at, kind="do_not_call_lifted", detail="new request with consent"))
-
-
-def _create_lead(record: dict[str, Any], created: datetime, preferred_start: datetime | None) -> int:
-    utm = record["utm"]
     first_call = preferred_start or created
-    sla_due_at = calendar_or_default(created).add_business_minutes(
-        first_call, current_app.config["CALLBACK_SLA_MINUTES"]
-    )
-    lead = Lead(
-        public_id=new_public_id(),
-        name=record["name"],
-        phone=record["phone"],
-        state=LeadState.NEW.value,
-        source=record["source"],
-        comment=record["comment"],
-        preferred_start=preferred_start,
-        preferred_end=_from_iso(record["preferred_end"]),
-        page_url=record["page_url"],
-        referrer=record["referrer"],
-        request_count=1,
-        created_at=created,
-        last_request_at=created,
-        next_call_at=first_call,
-        sla_due_at=sla_due_at,
-        **{key: utm.get(key, "") for key in UTM_KEYS},
-    )
-    db.session.add(lead)
-    db.session.flush()
-    return lead.id
+    calendar = calendar or calendar_or_default(created)
+    sla_due_at = calendar.add_business_minutes(first_call, current_app.config["CALLBACK_SLA_MINUTES"])
+    request_row = _request_values(record, consent, created, spooled=replay)
+    if replay and db.session.scalar(sa.select(LeadRequest.id).where(LeadRequest.public_id == record["public_id"])):
+        db.session.rollback()
+        return False
+    try:
+        lead_id, request_count = db.session.execute(
+            _upsert_lead_statement(),
+            _lead_values(record, created, preferred_start, first_call, sla_due_at),
+        ).one()
+        db.session.execute(_INSERT_REQUEST, {**request_row, "lead_id": lead_id})
+        events = [
+            {
+                "lead_id": lead_id,
+                "at": created,
+                "kind": "repeat_request" if request_count > 1 else "created",
+                "detail": record["source"] + (" (spooled)" if replay else ""),
+                "user_id": None,
+            }
+        ]
+        if db.session.execute(_ON_DO_NOT_CALL, {"phone": record["phone"]}).first():
+            # The number once asked not to be called; the card shows it and the
+            # operator decides (anyone can type someone else's number).
+            events.append({**events[0], "kind": "on_do_not_call_list", "detail": ""})
+        db.session.execute(_INSERT_EVENT, events)
+        db.session.commit()
+    except IntegrityError:
+        # Only a replay racing another replay of the same record can get here.
+        db.session.rollback()
+        if replay and db.session.scalar(sa.select(LeadRequest.id).where(LeadRequest.public_id == record["public_id"])):
+            return False
+        raise
+    return True
 
 
-def _request_row(
-    record: dict[str, Any], lead_id: int, consent: ConsentVersion, created: datetime, *, spooled: bool
-) -> LeadRequest:
+_leads = Lead.__table__
+_INSTANT = _leads.c.next_call_at.type
+_INSERT_REQUEST = LeadRequest.__table__.insert()
+_INSERT_EVENT = LeadEvent.__table__.insert()
+_ON_DO_NOT_CALL = sa.select(DoNotCall.__table__.c.phone).where(DoNotCall.__table__.c.phone == sa.bindparam("phone"))
+
+
+@cache
+def _upsert_lead_statement_for(dialect: str) -> sa.Insert:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    at = sa.bindparam("created_at", type_=_INSTANT)
+    statement = insert(_leads).values({column: sa.bindparam(column) for column in _LEAD_COLUMNS})
+    # A repeat request raises the lead's priority: a retry waiting for later
+    # becomes due now.  An agreed callback time is kept.
+    due_now = sa.case(
+        (sa.and_(_leads.c.state.in_([LeadState.NEW.value, LeadState.RETRY.value]), _leads.c.next_call_at > at), at),
+        else_=_leads.c.next_call_at,
+    )
+    return statement.on_conflict_do_update(
+        index_elements=[_leads.c.phone],
+        index_where=sa.text(OPEN_STATES_SQL),
+        set_={"request_count": _leads.c.request_count + 1, "last_request_at": at, "next_call_at": due_now},
+    ).returning(_leads.c.id, _leads.c.request_count)
+
+
+def _upsert_lead_statement() -> sa.Insert:
+    return _upsert_lead_statement_for(db.engine.dialect.name)
+
+
+_LEAD_COLUMNS = (
+    "public_id", "name", "phone", "state", "source", "comment", "preferred_start", "preferred_end", "page_url",
+    "referrer", *UTM_KEYS, "request_count", "created_at", "last_request_at", "next_call_at", "sla_due_at",
+    "attempts", "reached", "sla_breached", "excluded",
+)  # fmt: skip
+
+
+def _lead_values(
+    record: dict[str, Any],
+    created: datetime,
+    preferred_start: datetime | None,
+    first_call: datetime,
+    sla_due_at: datetime,
+) -> dict[str, Any]:
+    return {
+        "public_id": new_public_id(),
+        "name": record["name"],
+        "phone": record["phone"],
+        "state": LeadState.NEW.value,
+        "source": record["source"],
+        "comment": record["comment"],
+        "preferred_start": preferred_start,
+        "preferred_end": _from_iso(record["preferred_end"]),
+        "page_url": record["page_url"],
+        "referrer": record["referrer"],
+        **{key: record["utm"].get(key, "") for key in UTM_KEYS},
+        "request_count": 1,
+        "created_at": created,
+        "last_request_at": created,
+        "next_call_at": first_call,
+        "sla_due_at": sla_due_at,
+        "attempts": 0,
+        "reached": False,
+        "sla_breached": False,
+        "excluded": False,
+    }
+
+
+def _request_values(record: dict[str, Any], consent: ConsentVersion, created: datetime, *, spooled: bool) -> dict:
     utm = "&".join(f"{key}={value}" for key, value in record["utm"].items() if value)
-    return LeadRequest(
-        public_id=record["public_id"],
-        lead_id=lead_id,
-        created_at=created,
-        name=record["name"],
-        phone=record["phone"],
-        comment=record["comment"],
-        preferred_start=_from_iso(record["preferred_start"]),
-        preferred_end=_from_iso(record["preferred_end"]),
-        source=record["source"],
-        page_url=record["page_url"],
-        referrer=record["referrer"],
-        utm=utm[:600],
-        ip=record["ip"],
-        user_agent=record["user_agent"],
-        consent_document_id=consent.id,
-        consent_version=consent.version,
-        consent_sha256=consent.sha256,
-        consent_at=created,
-        marketing_consent=record["marketing_consent"],
-        promise_kind=record["promise_kind"],
-        promise_minutes=record["promise_minutes"],
-        promise_at=_from_iso(record["promise_at"]),
-        promise_until=_from_iso(record["promise_until"]),
-        spooled=spooled,
-    )
+    return {
+        "public_id": record["public_id"],
+        "created_at": created,
+        "name": record["name"],
+        "phone": record["phone"],
+        "comment": record["comment"],
+        "preferred_start": _from_iso(record["preferred_start"]),
+        "preferred_end": _from_iso(record["preferred_end"]),
+        "source": record["source"],
+        "page_url": record["page_url"],
+        "referrer": record["referrer"],
+        "utm": utm[:600],
+        "ip": record["ip"],
+        "user_agent": record["user_agent"],
+        "consent_document_id": consent.id,
+        "consent_version": consent.version,
+        "consent_sha256": consent.sha256,
+        "consent_at": created,
+        "marketing_consent": record["marketing_consent"],
+        "promise_kind": record["promise_kind"],
+        "promise_minutes": record["promise_minutes"],
+        "promise_at": _from_iso(record["promise_at"]),
+        "promise_until": _from_iso(record["promise_until"]),
+        "spooled": spooled,
+    }
 
 
 def replay_spool() -> tuple[int, int]:

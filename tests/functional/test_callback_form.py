@@ -221,12 +221,12 @@ def test_in_the_widget_frame_the_language_travels_in_the_address(client):
     assert client.get(link).headers["Location"] == "/embed?page=https%3A%2F%2Fclinic.example%2F&lang=en"
 
 
-def test_a_new_request_from_a_do_not_call_number_lifts_the_block_on_the_record(client):
+def test_a_new_request_from_a_do_not_call_number_is_stored_and_flagged(client):
     from leads.models import DoNotCall
 
     db.session.add(DoNotCall(phone="+79161234567"))
     db.session.commit()
-    client.post("/callback", data=VALID)
-    assert db.session.get(DoNotCall, "+79161234567") is None
+    assert client.post("/callback", data=VALID).status_code == 303
+    assert db.session.get(DoNotCall, "+79161234567") is not None
     kinds = db.session.scalars(sa.select(LeadEvent.kind).order_by(LeadEvent.id)).all()
-    assert kinds == ["created", "do_not_call_lifted"]
+    assert kinds == ["created", "on_do_not_call_list"]
