@@ -1,9 +1,9 @@
-"""`flask --app wsgi …` commands: spool replay, demo data."""
+"""`flask --app wsgi …` commands: spool replay, demo data, the scheduler."""
 from __future__ import annotations
 
 import click
 from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 spool_cli = AppGroup("spool", help="Requests kept on disk while the database was down.")
 
@@ -30,6 +30,32 @@ def demo(lead_count: int) -> None:
         click.echo(line)
 
 
+@click.command("scheduler")
+@click.option("--once", is_flag=True, help="Run every job once now and exit (skipped while a scheduler runs).")
+@with_appcontext
+def scheduler(once: bool) -> None:
+    """Run the background jobs (one process; others wait as hot standbys)."""
+    import signal
+    import threading
+
+    from flask import current_app
+
+    from leads.scheduler import run_jobs_once, run_scheduler
+
+    app = current_app._get_current_object()
+    if once:
+        click.echo("jobs ran" if run_jobs_once(app) else "a scheduler is running; nothing done")
+        return
+    stop = threading.Event()
+
+    def request_stop(signum, frame) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    run_scheduler(app, stop)
+
+
 def init_app(app: Flask) -> None:
     """Register the commands."""
     from leads.auth.cli import users_cli
@@ -37,3 +63,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(spool_cli)
     app.cli.add_command(demo)
+    app.cli.add_command(scheduler)
