@@ -9,13 +9,23 @@ grid, the hours, the doctor's plan.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import TypeVar
 
 from leads.domain.calendar import CalendarError, ClinicCalendar, WeeklyPlan
 
-__all__ = ["SlotRefused", "check_slot", "free_slots", "slot_grid", "validate_doctor_plan"]
+__all__ = [
+    "SlotRefused",
+    "check_slot",
+    "free_slots",
+    "free_slots_of_doctors",
+    "slot_grid",
+    "validate_doctor_plan",
+]
+
+DoctorKey = TypeVar("DoctorKey")
 
 REFUSAL_CODES = (
     "inactive_doctor",
@@ -125,5 +135,41 @@ def free_slots(
             start_utc = slot.start.astimezone(UTC)
             if start_utc >= now_utc and start_utc not in taken_utc:
                 result.append(slot)
+        day += timedelta(days=1)
+    return result
+
+
+def free_slots_of_doctors(
+    cal: ClinicCalendar,
+    first_day: date,
+    last_day: date,
+    *,
+    now: datetime,
+    slot_minutes: int,
+    plans: Mapping[DoctorKey, WeeklyPlan | None],
+    taken: Mapping[DoctorKey, Iterable[datetime]],
+    limit: int | None = None,
+) -> list[tuple[DoctorKey, Slot]]:
+    """Free slots of several doctors from `first_day` to `last_day` (local dates, inclusive).
+
+    Ordered by start, then in the order of `plans`; at most `limit` of them.
+    The clinic's grid of each day is built once and narrowed by each doctor's
+    plan, so many doctors cost little more than one.
+    """
+    taken_utc = {key: {moment.astimezone(UTC) for moment in moments} for key, moments in taken.items()}
+    no_taken: set[datetime] = set()
+    now_utc = now.astimezone(UTC)
+    result: list[tuple[DoctorKey, Slot]] = []
+    day = first_day
+    while day <= last_day:
+        for slot in slot_grid(cal, day, slot_minutes):
+            start_utc = slot.start.astimezone(UTC)
+            if start_utc < now_utc:
+                continue
+            for key, plan in plans.items():
+                if _inside_plan(slot.start, slot.end, plan) and start_utc not in taken_utc.get(key, no_taken):
+                    result.append((key, slot))
+                    if limit is not None and len(result) >= limit:
+                        return result
         day += timedelta(days=1)
     return result

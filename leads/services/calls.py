@@ -28,7 +28,10 @@ __all__ = [
     "NOTE_MAX_LENGTH",
     "OFFERED_OUTCOMES",
     "OutcomeRaced",
+    "add_outcome",
+    "check_may_record",
     "claim_holder",
+    "clean_note",
     "record_outcome",
 ]
 
@@ -71,7 +74,8 @@ def _parse_outcome(outcome: str | Outcome) -> Outcome:
     return parsed
 
 
-def _clean_note(note: str | None) -> str:
+def clean_note(note: str | None) -> str:
+    """The call note trimmed and checked; InvalidField("note", …) when it cannot be stored."""
     try:
         return clean_comment(note, max_length=NOTE_MAX_LENGTH)
     except InvalidField as exc:
@@ -115,25 +119,69 @@ def record_outcome(
     """
     now = now or now_utc()
     parsed = _parse_outcome(outcome)
-    clean_note = _clean_note(note)
-    lead = _check_may_record(
+    note = clean_note(note)
+    effect = add_outcome(
+        lead_id,
+        user_id,
+        parsed,
+        note=note,
+        callback_at=callback_at,
+        callback_for_me=callback_for_me,
+        is_manager=is_manager,
+        now=now,
+        ip=ip,
+    )
+    db.session.commit()
+    return effect
+
+
+def check_may_record(lead_id: int, user_id: int, *, is_manager: bool = False, now: datetime) -> Lead:
+    """The lead, freshly read, if `user_id` may record an outcome on it now.
+
+    :raise LeadNotFound, LeadClaimedByOther, LeadNotOpen: see leads.services.queue.
+    """
+    return _check_may_record(
         db.session.get(Lead, lead_id, populate_existing=True), lead_id, user_id, is_manager, now
     )
+
+
+def add_outcome(
+    lead_id: int,
+    user_id: int,
+    outcome: Outcome,
+    *,
+    note: str = "",
+    callback_at: datetime | None = None,
+    callback_for_me: bool = False,
+    is_manager: bool = False,
+    now: datetime,
+    ip: str = "",
+    detail: str = "",
+) -> OutcomeEffect:
+    """Apply an already accepted outcome to the lead and add the call, event and audit rows.
+
+    The caller owns the transaction and commits: `record_outcome` for the desk's
+    outcomes, the appointment book for `booked` (with its appointment).  On a
+    lost race the session is rolled back (everything the caller added goes too)
+    and the QueueError saying why is raised.  `detail` is added to the timeline
+    and audit text.
+    """
+    lead = check_may_record(lead_id, user_id, is_manager=is_manager, now=now)
     effect = apply_outcome(
         clinic_calendar(now),
-        parsed,
+        outcome,
         now,
         current_state=LeadState(lead.state),
         attempts_before=lead.attempts,
         max_attempts=current_app.config["MAX_ATTEMPTS"],
-        callback_at=callback_at if parsed is Outcome.CALLBACK else None,
+        callback_at=callback_at if outcome is Outcome.CALLBACK else None,
         callback_for_me=callback_for_me,
     )
     state_before, lead_phone = lead.state, lead.phone
-    if not _apply_effect(lead, user_id, parsed, effect, is_manager=is_manager, now=now):
+    if not _apply_effect(lead, user_id, outcome, effect, is_manager=is_manager, now=now):
         db.session.rollback()
         # Say what changed under us: closed, claimed by someone, or simply recorded first.
-        _check_may_record(db.session.get(Lead, lead_id, populate_existing=True), lead_id, user_id, is_manager, now)
+        check_may_record(lead_id, user_id, is_manager=is_manager, now=now)
         raise OutcomeRaced(lead_id)
 
     db.session.add(
@@ -141,20 +189,21 @@ def record_outcome(
             lead_id=lead_id,
             operator_id=user_id,
             at=now,
-            outcome=parsed.value,
+            outcome=outcome.value,
             reached=effect.reached,
-            note=clean_note,
+            note=note,
             next_call_at=effect.next_call_at,
         )
     )
-    transition = f"{parsed.value}: {state_before} → {effect.state.value}"
+    transition = f"{outcome.value}: {state_before} → {effect.state.value}"
     if effect.close_reason:
         transition += f" ({effect.close_reason})"
+    if detail:
+        transition += f" — {detail}"
     db.session.add(LeadEvent(lead_id=lead_id, at=now, kind="outcome", user_id=user_id, detail=transition))
     if effect.withdraw_consent:
         _add_to_do_not_call(lead_phone, lead_id, user_id, now)
     record_audit(user_id, "outcome", lead_id=lead_id, detail=transition, ip=ip, now=now)
-    db.session.commit()
     return effect
 
 
