@@ -5,3 +5,5 @@ from leads.auth.access import MANAGER_ROLES, protect_blueprint
 
 bp = Blueprint("manager", __name__)
 protect_blueprint(bp, MANAGER_ROLES)
+
+from leads.manager import views  # noqa: E402,F401  (the routes register themselves on bp)

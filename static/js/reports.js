@@ -1,0 +1,29 @@
+// The report's by-day chart.  The data comes from the page's JSON block
+// (<script type="application/json" id="report-data">): no inline script, so the CSP holds.
+(function () {
+  "use strict";
+  var block = document.getElementById("report-data");
+  var canvas = document.getElementById("days-chart");
+  if (!block || !canvas || typeof Chart === "undefined") {
+    return;
+  }
+  var data = JSON.parse(block.textContent);
+  var colours = ["#2b6cb0", "#d69e2e", "#2f855a", "#9b2c2c"];
+  new Chart(canvas, {
+    type: "line",
+    data: {
+      labels: data.labels,
+      datasets: data.series.map(function (s, i) {
+        return { label: s.label, data: s.data, borderColor: colours[i % colours.length],
+                 backgroundColor: colours[i % colours.length], tension: 0.2 };
+      })
+    },
+    options: {
+      responsive: true,
+      maintainAspectRatio: false,
+      animation: false,
+      interaction: { mode: "index", intersect: false },
+      scales: { y: { beginAtZero: true, ticks: { precision: 0 } } }
+    }
+  });
+})();
