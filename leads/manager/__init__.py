@@ -7,3 +7,4 @@ bp = Blueprint("manager", __name__)
 protect_blueprint(bp, MANAGER_ROLES)
 
 from leads.manager import views  # noqa: E402,F401  (the routes register themselves on bp)
+from leads.manager import privacy  # noqa: E402,F401  (data rights and the audit log)
