@@ -1,12 +1,12 @@
-"""Admin routes for accounts. Views parse, call one service, and map its errors."""
+"""Admin routes for accounts, doctors and closures. Views parse, call one service, and map its errors."""
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
-from flask_babel import gettext as _
+from flask_babel import format_date, gettext as _
 from flask_login import current_user, login_user
 
 from leads.admin import bp
-from leads.admin.forms import ROLE_LABELS, CreateUserForm, PasswordForm
+from leads.admin.forms import ROLE_LABELS, ClosureForm, CreateUserForm, DoctorForm, PasswordForm
 from leads.auth.forms import EmptyForm
 from leads.auth.sessions import mark_seen
 from leads.net import client_ip
@@ -20,6 +20,20 @@ from leads.services.accounts import (
     list_users,
     reactivate_user,
     reset_password,
+)
+from leads.services.doctors import (
+    DoctorError,
+    DoctorInfo,
+    add_closure,
+    format_plan,
+    get_doctor,
+    list_closures,
+    list_doctors,
+    parse_plan,
+    remove_closure,
+    save_doctor,
+    set_doctor_active,
+    specialties,
 )
 
 
@@ -130,3 +144,149 @@ def _render_password(form: PasswordForm, user_id: int, status: int):
     except UserNotFound:
         abort(404)
     return render_template("admin/password.html", form=form, user=user), status
+
+
+# -- doctors -------------------------------------------------------------------------------------
+
+
+def _doctor_error(form, refused: DoctorError) -> None:
+    """Put the doctor service's message beside its field (or above the form)."""
+    field = getattr(form, refused.field, None) if refused.field in form._fields else None
+    if field is not None:
+        field.errors = [*field.errors, str(refused.message)]
+    else:
+        flash(str(refused.message), "error")
+
+
+def _save_doctor_from(form: DoctorForm, doctor_id: int | None = None) -> DoctorInfo:
+    """Parse the plan's text and save; raises DoctorError by field."""
+    return save_doctor(
+        user_id=current_user.id,
+        name=form.name.data or "",
+        specialty=form.specialty.data or "",
+        plan=parse_plan(form.plan.data or ""),
+        doctor_id=doctor_id,
+    )
+
+
+def _render_doctors(form: DoctorForm, status: int = 200):
+    return (
+        render_template(
+            "admin/doctors.html",
+            doctors=list_doctors(include_inactive=True),
+            specialties=specialties(),
+            form=form,
+            button=EmptyForm(),
+            format_plan=format_plan,
+        ),
+        status,
+    )
+
+
+@bp.get("/doctors")
+def doctors():
+    """Every doctor (active first by specialty), with the form to add one."""
+    return _render_doctors(DoctorForm())
+
+
+@bp.post("/doctors")
+def create_doctor():
+    """Add a doctor; the form again with a message by each bad field."""
+    form = DoctorForm()
+    if not form.validate_on_submit():
+        return _render_doctors(form, 422)
+    try:
+        doctor = _save_doctor_from(form)
+    except DoctorError as refused:
+        _doctor_error(form, refused)
+        return _render_doctors(form, 422)
+    flash(_("Doctor %(name)s added.", name=doctor.name), "info")
+    return redirect(url_for(".doctors"), code=303)
+
+
+@bp.route("/doctors/<int:doctor_id>", methods=["GET", "POST"])
+def edit_doctor(doctor_id: int):
+    """Change a doctor's name, specialty or weekly plan (booked appointments stay)."""
+    try:
+        doctor = get_doctor(doctor_id)
+    except DoctorError:
+        abort(404)
+    form = DoctorForm(data={"name": doctor.name, "specialty": doctor.specialty, "plan": format_plan(doctor.plan)})
+    status = 200
+    if form.is_submitted():
+        status = 422
+        if form.validate():
+            try:
+                saved = _save_doctor_from(form, doctor_id)
+            except DoctorError as refused:
+                _doctor_error(form, refused)
+            else:
+                flash(_("Doctor %(name)s saved.", name=saved.name), "info")
+                return redirect(url_for(".doctors"), code=303)
+    page = render_template("admin/doctors_edit.html", form=form, doctor=doctor, specialties=specialties())
+    return page, status
+
+
+@bp.post("/doctors/<int:doctor_id>/deactivate")
+def deactivate_doctor(doctor_id: int):
+    """Stop new appointments with a doctor; those already booked stay."""
+    return _set_doctor_active(doctor_id, False)
+
+
+@bp.post("/doctors/<int:doctor_id>/reactivate")
+def reactivate_doctor(doctor_id: int):
+    """Let a doctor take appointments again."""
+    return _set_doctor_active(doctor_id, True)
+
+
+def _set_doctor_active(doctor_id: int, active: bool):
+    EmptyForm().validate_on_submit()  # CSRF was checked before the view ran
+    try:
+        set_doctor_active(doctor_id, active, user_id=current_user.id)
+    except DoctorError:
+        abort(404)
+    if active:
+        flash(_("The doctor takes appointments again."), "info")
+    else:
+        flash(_("The doctor takes no new appointments; those already booked stay."), "info")
+    return redirect(url_for(".doctors"), code=303)
+
+
+# -- closures ------------------------------------------------------------------------------------
+
+
+def _render_closures(form: ClosureForm, status: int = 200):
+    return (
+        render_template("admin/closures.html", closures=list_closures(), form=form, button=EmptyForm()),
+        status,
+    )
+
+
+@bp.get("/closures")
+def closures():
+    """Every closure, with the form to add one."""
+    return _render_closures(ClosureForm())
+
+
+@bp.post("/closures")
+def add_closure_day():
+    """Shut the clinic on a date: no slots are offered and no calls are due that day."""
+    form = ClosureForm()
+    if not form.validate_on_submit():
+        return _render_closures(form, 422)
+    try:
+        closure = add_closure(form.day.data, form.reason.data or "", user_id=current_user.id)
+    except DoctorError as refused:
+        _doctor_error(form, refused)
+        return _render_closures(form, 422)
+    flash(_("The clinic is closed on %(day)s.", day=format_date(closure.day, "d MMMM yyyy")), "info")
+    return redirect(url_for(".closures"), code=303)
+
+
+@bp.post("/closures/<int:closure_id>/remove")
+def remove_closure_day(closure_id: int):
+    """Open the clinic again on a closed date."""
+    EmptyForm().validate_on_submit()  # CSRF was checked before the view ran
+    remove_closure(closure_id, user_id=current_user.id)
+    flash(_("The closure is removed."), "info")
+    return redirect(url_for(".closures"), code=303)

@@ -12,8 +12,11 @@ from leads.auth.access import ADMIN_ROLES, DESK_ROLES, MANAGER_ROLES
 # (label, endpoint, path to use while the endpoint does not exist yet, roles)
 AREAS = (
     (_l("Queue"), "operator.queue", "/operator/", DESK_ROLES),
+    (_l("Appointments"), "operator.appointments", "/operator/appointments", DESK_ROLES),
     (_l("Reports"), "manager.index", "/manager/", MANAGER_ROLES),
     (_l("Users"), "admin.users", "/admin/users", ADMIN_ROLES),
+    (_l("Doctors"), "admin.doctors", "/admin/doctors", ADMIN_ROLES),
+    (_l("Closures"), "admin.closures", "/admin/closures", ADMIN_ROLES),
 )
 
 
@@ -30,13 +33,14 @@ def staff_links() -> list[NavLink]:
     """Links to the areas the current user may use, in menu order; none for anonymous people."""
     if not current_user.is_authenticated:
         return []
-    links = []
+    areas = []
     for label, endpoint, fallback, roles in AREAS:
-        if current_user.role not in roles:
-            continue
-        url = url_for(endpoint) if endpoint in current_app.view_functions else fallback
-        links.append(NavLink(str(label), url, request.path.startswith(url)))
-    return links
+        if current_user.role in roles:
+            areas.append((str(label), url_for(endpoint) if endpoint in current_app.view_functions else fallback))
+    # The current area is the longest link the path starts with: the queue's "/operator/"
+    # must not light up on "/operator/appointments".
+    current = max((url for _label, url in areas if request.path.startswith(url)), key=len, default=None)
+    return [NavLink(label, url, url == current) for label, url in areas]
 
 
 def inject_nav() -> dict:

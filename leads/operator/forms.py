@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from flask_babel import format_date, lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, RadioField, SearchField, SelectField, TextAreaField
+from wtforms import HiddenField, RadioField, SearchField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
 from leads.domain.calendar import ClinicCalendar
@@ -177,5 +177,81 @@ class SearchForm(FlaskForm):
 
 
 def outcome_buttons() -> list[tuple[str, str, str]]:
-    """(outcome, label, keyboard shortcut) in the order of the buttons."""
-    return [(o.value, str(OUTCOME_LABELS[o.value]), str(i)) for i, o in enumerate(OFFERED_OUTCOMES, start=1)]
+    """(outcome, label, keyboard shortcut) in the order of the buttons.
+
+    `booked` has no button: a booking is a slot picked in the booking panel.
+    """
+    offered = [o for o in OFFERED_OUTCOMES if o.value != "booked"]
+    return [(o.value, str(OUTCOME_LABELS[o.value]), str(i)) for i, o in enumerate(offered, start=1)]
+
+
+# -- the appointment book ----------------------------------------------------------------------
+
+APPOINTMENT_STATUS_LABELS = {
+    "scheduled": _l("Scheduled"),
+    "attended": _l("Attended"),
+    "no_show": _l("Did not come"),
+    "cancelled": _l("Cancelled"),
+}
+CANCEL_REASON_MAX_LENGTH = 200
+
+
+class BookForm(FlaskForm):
+    """A slot picked from the panel: the button's value ``"<doctor id>/<ISO start>"``.
+
+    JSON clients may send ``doctor_id`` and ``start`` instead.
+    """
+
+    slot = HiddenField()
+    doctor_id = HiddenField()
+    start = HiddenField()
+    note = TextAreaField(_l("Note (optional)"), render_kw={"maxlength": NOTE_MAX_LENGTH, "rows": 2})
+
+    def chosen(self, clinic_tz: tzinfo) -> tuple[int, datetime] | None:
+        """(doctor id, aware start) of the chosen slot; None if none or not readable.
+
+        A start without an offset is clinic time.
+        """
+        raw = (self.slot.data or "").strip()
+        doctor, _sep, start = raw.partition("/") if raw else (self.doctor_id.data or "", "/", self.start.data or "")
+        try:
+            doctor_id = int(str(doctor).strip())
+            moment = datetime.fromisoformat(str(start).strip())
+        except (TypeError, ValueError):
+            return None
+        return doctor_id, moment.replace(tzinfo=clinic_tz) if moment.tzinfo is None else moment
+
+
+class CancelForm(FlaskForm):
+    """Cancel an appointment: the reason is required (the service says so)."""
+
+    reason = StringField(_l("Reason for cancelling"), render_kw={"maxlength": CANCEL_REASON_MAX_LENGTH})
+    next = HiddenField()
+
+
+class AttendanceForm(FlaskForm):
+    """After its start: did the patient come? (the button pressed: "yes" or "no")."""
+
+    attended = HiddenField()
+    next = HiddenField()
+
+
+class SlotFinderForm(FlaskForm):
+    """Which free slots to show on the card (GET: no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    specialty = SelectField(_l("Specialty"), choices=[], validate_choice=False)
+    doctor = SelectField(_l("Doctor"), choices=[], validate_choice=False)
+    day = HiddenField()
+    reschedule = HiddenField()
+
+    def fill_choices(self, specialties: list[str], doctors: list) -> None:
+        """Every specialty and every active doctor (with their specialty)."""
+        self.specialty.choices = [SelectChoice("", str(_l("Any specialty")))] + [
+            SelectChoice(s, s) for s in specialties
+        ]
+        self.doctor.choices = [SelectChoice("", str(_l("Any doctor")))] + [
+            SelectChoice(str(d.id), f"{d.name} — {d.specialty}") for d in doctors
+        ]

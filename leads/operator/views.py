@@ -20,6 +20,7 @@ from leads.domain.outcomes import OutcomeEffect, OutcomeError
 from leads.errors import error_response, wants_json
 from leads.net import client_ip
 from leads.operator import bp
+from leads.operator.book import booking_panel
 from leads.operator.forms import (
     AUDIT_LABELS,
     CLOSE_REASON_LABELS,
@@ -128,7 +129,10 @@ def _refused(lead_id: int, status: int, message: str, field: str | None = None, 
     return _render_card(lead_id, form, status, banner=message)
 
 
-def _render_card(lead_id: int, form: OutcomeForm, status: int = 200, banner: str | None = None):
+def _render_card(
+    lead_id: int, form: OutcomeForm, status: int = 200, banner: str | None = None, booking: dict | None = None
+):
+    """The card; `booking` carries the booking panel's refusal (errors, nearby slots, note)."""
     now = now_utc()
     try:
         card = open_lead_card(lead_id, current_user.id, ip=client_ip(), now=now)
@@ -148,6 +152,7 @@ def _render_card(lead_id: int, form: OutcomeForm, status: int = 200, banner: str
         may_record=card.lead.is_open and (not held_by_other or _is_manager()),
         outcomes=outcome_buttons(),
         confirm=CONFIRM_OUTCOMES,
+        **booking_panel(card.lead, request.values, now, **(booking or {})),
     )
     return html, status
 

@@ -52,6 +52,23 @@
     form.dataset.sent = "1";
   });
 
+  /* Booking, moving, cancelling: one press sends once (a second press would meet "slot taken"). */
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.classList || !form.classList.contains("once")) return;
+    if (form.dataset.sent) {
+      event.preventDefault();
+      return;
+    }
+    form.dataset.sent = "1";
+  });
+
+  /* The day's book: a print button without inline script. */
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-print]") : null;
+    if (button) window.print();
+  });
+
   function copyBySelection(text) {
     var area = document.createElement("textarea");
     area.value = text;
