@@ -38,7 +38,13 @@ migrate: install translations
 demo: migrate
 	$(FLASK) demo
 
+# The scheduler (background jobs) runs beside the development server as a
+# process of its own, not inside `flask run`, whose reloader would start it
+# twice; it is stopped when the server stops (Ctrl-C included).  Its singleton
+# lock would also keep a second one, from another `make run`, on standby.
 run: demo
+	@$(FLASK) scheduler & scheduler=$$!; \
+	trap 'kill $$scheduler 2>/dev/null; wait $$scheduler' EXIT; trap 'exit 130' INT TERM; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: install-dev translations
