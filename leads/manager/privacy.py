@@ -1,4 +1,5 @@
-"""Data rights and the audit log (/manager/privacy, /manager/audit), for managers and admins.
+"""Data rights, the audit log and visits to mark (/manager/privacy, /manager/audit,
+/manager/visits-to-mark), for managers and admins.
 
 The phone number is sent in POST bodies, never in a URL, so it stays out of
 access logs and browser history.  Each view parses, calls one service from
@@ -18,6 +19,7 @@ from wtforms.validators import DataRequired, Optional as OptionalValue
 from leads.domain.contact import format_phone
 from leads.manager import bp
 from leads.net import client_ip
+from leads.services.clinic import now_utc
 from leads.services.data_rights import (
     PhoneNotValid,
     audit_log,
@@ -27,6 +29,7 @@ from leads.services.data_rights import (
     parse_phone,
     staff_for_filter,
 )
+from leads.services.maintenance import appointments_to_mark
 
 PHONE_REFUSED = _l("Enter a phone number, for example 8 916 123-45-67.")
 
@@ -172,3 +175,9 @@ def audit():
     filters = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template("manager/audit.html", form=form, result=result, filters=filters), (200 if valid else 422)
 
+
+
+@bp.get("/visits-to-mark")
+def visits_to_mark():
+    """Visits that have ended and still say 'scheduled': each links to its card, where it is marked."""
+    return render_template("manager/audit_visits.html", visits=appointments_to_mark(now_utc()))

@@ -16,7 +16,7 @@ from flask import current_app
 
 from leads.domain.outcomes import LeadState
 from leads.extensions import db
-from leads.models import Appointment, Lead, LeadEvent
+from leads.models import Appointment, Doctor, Lead, LeadEvent
 from leads.services.clinic import clinic_calendar
 from leads.services.data_rights import anonymise_leads
 
@@ -183,12 +183,24 @@ class AppointmentToMark:
     doctor_id: int
     starts_at: datetime
     ends_at: datetime
+    doctor_name: str
+    patient_name: str
 
 
 def appointments_to_mark(now: datetime, limit: int = 200) -> list[AppointmentToMark]:
     """Appointments that have ended and are still `scheduled`: mark attended or no-show, oldest first."""
     rows = db.session.execute(
-        sa.select(Appointment.id, Appointment.lead_id, Appointment.doctor_id, Appointment.starts_at, Appointment.ends_at)
+        sa.select(
+            Appointment.id,
+            Appointment.lead_id,
+            Appointment.doctor_id,
+            Appointment.starts_at,
+            Appointment.ends_at,
+            Doctor.name,
+            Lead.name,
+        )
+        .join(Doctor, Doctor.id == Appointment.doctor_id)
+        .join(Lead, Lead.id == Appointment.lead_id)
         .where(Appointment.status == "scheduled", Appointment.ends_at <= now)
         .order_by(Appointment.starts_at, Appointment.id)
         .limit(limit)

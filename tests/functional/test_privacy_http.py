@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from leads.extensions import db
-from leads.models import AuditEntry, Lead
+from leads.models import AuditEntry
 from leads.services.audit import record_audit
 from tests.conftest import at, sign_in, utc
 from tests.integration.test_calls import lead, new_lead
@@ -167,3 +167,21 @@ def test_the_audit_log_is_paginated(client, manager):
     assert "Page 1 of 3" in first and "page=2" in first
     assert "row-019;" in third and "row-000;" in third and "row-020;" not in third
     assert "Page 3 of 3" in third
+
+
+# -- visits to mark ----------------------------------------------------------------------------
+
+def test_past_visits_still_scheduled_are_listed_with_a_link_to_their_lead(client):
+    from leads.models import Appointment, Doctor
+
+    lead_id = new_lead(phone=ANNA, name="Анна Иванова", state="booked")
+    doctor = Doctor(name="Д-р Сидоров", specialty="терапевт")
+    db.session.add(doctor)
+    db.session.flush()
+    past = utc(at("2026-01-12 10:00"))
+    db.session.add(Appointment(doctor_id=doctor.id, lead_id=lead_id, starts_at=past, ends_at=past + timedelta(minutes=30)))
+    db.session.commit()
+
+    page = client.get("/manager/visits-to-mark").text
+
+    assert "Д-р Сидоров" in page and "Анна Иванова" in page and f"/operator/leads/{lead_id}" in page
