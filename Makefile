@@ -25,12 +25,12 @@ install-dev: $(VENV)/.installed-dev
 
 # Compiled catalogs are build output (not committed), made from translations/*/LC_MESSAGES/messages.po.
 translations: $(VENV)/.installed
-	$(BIN)/pybabel compile --use-fuzzy -q -d translations
+	$(BIN)/pybabel -q compile --use-fuzzy -d translations
 
 # After changing user-facing strings: extract them and merge into both catalogs.
 messages: $(VENV)/.installed
-	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l -o translations/messages.pot .
-	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
+	$(BIN)/pybabel -q extract -F babel.cfg -k lazy_gettext -k _l -o translations/messages.pot leads templates
+	$(BIN)/pybabel -q update -i translations/messages.pot -d translations --no-fuzzy-matching
 
 migrate: install translations
 	$(FLASK) db upgrade
