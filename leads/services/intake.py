@@ -23,6 +23,7 @@ from leads.extensions import db
 from leads.models import OPEN_STATES_SQL, Lead, LeadEvent, LeadRequest, new_public_id
 from leads.services.clinic import calendar_or_default, now_utc
 from leads.services.consent import ConsentVersion, consent_version
+from leads.services.data_rights import do_not_call_key
 from leads.services.spool import Spool
 
 log = logging.getLogger(__name__)
@@ -147,7 +148,11 @@ def store_request(record: dict[str, Any], *, replay: bool = False, calendar: Cli
     try:
         lead_id, request_count, on_do_not_call = db.session.execute(
             _UPSERT_LEAD,
-            _lead_values(record, created, preferred_start, first_call, sla_due_at),
+            {
+                **_lead_values(record, created, preferred_start, first_call, sla_due_at),
+                # An anonymised number stays on the list under its key.
+                "do_not_call_key": do_not_call_key(record["phone"]),
+            },
         ).one()
         db.session.execute(_INSERT_REQUEST, {**request_row, "lead_id": lead_id})
         events = [
@@ -198,7 +203,8 @@ def _upsert_lead_sql() -> sa.TextClause:
                           WHEN leads.state IN ('new', 'retry') AND leads.next_call_at > :created_at
                           THEN :created_at ELSE leads.next_call_at END
         RETURNING id, request_count,
-                  EXISTS (SELECT 1 FROM do_not_call WHERE do_not_call.phone = :phone) AS on_do_not_call
+                  EXISTS (SELECT 1 FROM do_not_call
+                          WHERE do_not_call.phone IN (:phone, :do_not_call_key)) AS on_do_not_call
     """
     typed = [sa.bindparam(column, type_=_leads.c[column].type) for column in _LEAD_COLUMNS]
     return sa.text(sql).bindparams(*typed).columns(

@@ -16,10 +16,11 @@ from sqlalchemy import orm as so
 from leads.domain.contact import InvalidField, normalize_phone
 from leads.domain.outcomes import LeadState
 from leads.extensions import db
-from leads.models import CallAttempt, DoNotCall, Lead, LeadEvent, LeadRequest, User
+from leads.models import CallAttempt, Lead, LeadEvent, LeadRequest, User
 from leads.services.audit import record_audit
 from leads.services.calls import claim_holder
 from leads.services.clinic import now_utc
+from leads.services.data_rights import is_on_do_not_call
 from leads.services.queue import LeadNotFound
 
 __all__ = [
@@ -225,9 +226,7 @@ def open_lead_card(lead_id: int, viewer_id: int, ip: str = "", now: datetime | N
         )
         for o in others
     ]
-    on_do_not_call = bool(lead.phone) and (
-        db.session.scalar(sa.select(DoNotCall.phone).where(DoNotCall.phone == lead.phone)) is not None
-    )
+    on_do_not_call = bool(lead.phone) and is_on_do_not_call(lead.phone)
     return LeadCard(
         lead=lead,
         requests=requests,

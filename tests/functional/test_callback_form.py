@@ -230,3 +230,14 @@ def test_a_new_request_from_a_do_not_call_number_is_stored_and_flagged(client):
     assert db.session.get(DoNotCall, "+79161234567") is not None
     kinds = db.session.scalars(sa.select(LeadEvent.kind).order_by(LeadEvent.id)).all()
     assert kinds == ["created", "on_do_not_call_list"]
+
+
+def test_a_number_kept_on_the_list_only_as_its_anonymised_key_is_still_flagged(client):
+    from leads.models import DoNotCall
+    from leads.services.data_rights import do_not_call_key
+
+    db.session.add(DoNotCall(phone=do_not_call_key("+79161234567")))
+    db.session.commit()
+    client.post("/callback", data=VALID)
+    kinds = db.session.scalars(sa.select(LeadEvent.kind).order_by(LeadEvent.id)).all()
+    assert kinds == ["created", "on_do_not_call_list"]
