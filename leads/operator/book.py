@@ -29,7 +29,6 @@ from leads.operator.forms import (
     field_error,
     AttendanceForm,
     BookForm,
-    ButtonForm,
     CancelForm,
     OutcomeForm,
     SlotFinderForm,
@@ -167,8 +166,6 @@ def booking_panel(lead: Lead, values, now: datetime, *, errors=None, nearby=None
         "cancel_errors": cancel_errors or {},
         "slot_value": slot_value,
         "APPOINTMENT_STATUS_LABELS": APPOINTMENT_STATUS_LABELS,
-        "cancel_form": CancelForm(formdata=None),
-        "attendance_form": AttendanceForm(formdata=None),
     }
 
 
@@ -235,6 +232,8 @@ def _slot_refused(lead_id: int, status: int, message: str, form: BookForm, nearb
         return jsonify(body), status
     if status == 404:
         return error_response(404, message)
+    if field == "appointment":  # about the lead or the appointment, not the slot: on top of the card
+        return _card(lead_id, status, banner=message)
     errors = {"note": [message]} if field == "note" else {"slot": [message]}
     return _card(lead_id, status, errors=errors, nearby=nearby, note=form.note.data or "")
 
@@ -399,8 +398,6 @@ def appointments():
             "next_day": link(day + timedelta(days=1)),
             "next_week": link(day + timedelta(days=7)),
         },
-        attendance_form=AttendanceForm(formdata=None),
-        button=ButtonForm(),
         APPOINTMENT_STATUS_LABELS=APPOINTMENT_STATUS_LABELS,
         back=request.full_path.rstrip("?"),
     )

@@ -192,6 +192,17 @@ def test_the_loser_of_a_race_sees_the_slot_taken_and_the_free_slots_nearby(opera
     assert lead_state(lead_id) == "new"
 
 
+def test_a_booked_lead_cannot_be_booked_again(operator_client, therapist):
+    lead_id = new_lead()
+    with frozen(MONDAY_10, operator_client):
+        book(operator_client, lead_id, slot(therapist, "2026-11-23 11:00"))
+        again = book(operator_client, lead_id, slot(therapist, "2026-11-23 12:00"))
+
+    assert again.status_code == 409
+    assert 'id="banner"' in again.text and "already booked or closed" in again.text
+    assert len(appointments_of(lead_id)) == 1
+
+
 def test_another_operators_lead_cannot_be_booked(operator_client, therapist, make_user):
     ivan = make_user("operator", "ivan")
     lead_id = new_lead(claimed_by_id=ivan.id, claim_expires_at=at("2026-11-23 10:05"))
@@ -218,7 +229,7 @@ def test_moving_an_appointment_through_the_card(operator_client, therapist, book
     with frozen(MONDAY_10, operator_client):
         card = operator_client.get(f"/operator/leads/{lead_id}").text
         panel = operator_client.get(f"/operator/leads/{lead_id}?reschedule={appointment_id}").text
-        moved = book_to = operator_client.post(
+        moved = operator_client.post(
             f"/operator/leads/{lead_id}/appointments/{appointment_id}/reschedule",
             data={"slot": slot(therapist, "2026-11-24 12:00")},
         )
@@ -227,7 +238,7 @@ def test_moving_an_appointment_through_the_card(operator_client, therapist, book
     assert f"?reschedule={appointment_id}" in card and "Book an appointment" not in card  # the lead is booked
     assert "Move the appointment" in panel
     assert f'action="/operator/leads/{lead_id}/appointments/{appointment_id}/reschedule"' in panel
-    assert book_to.status_code == 303 and moved.headers["Location"].endswith(f"/operator/leads/{lead_id}")
+    assert moved.status_code == 303 and moved.headers["Location"].endswith(f"/operator/leads/{lead_id}")
     assert "Moved to Dr Petrova, Tuesday 24 November at 12:00" in after
     (appointment,) = appointments_of(lead_id)
     assert appointment.starts_at == at("2026-11-24 12:00")
