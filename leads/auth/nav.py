@@ -3,20 +3,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app, request, url_for
+from flask import request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from leads.auth.access import ADMIN_ROLES, DESK_ROLES, MANAGER_ROLES
 
-# (label, endpoint, path to use while the endpoint does not exist yet, roles)
+# (label, endpoint, roles), in menu order
 AREAS = (
-    (_l("Queue"), "operator.queue", "/operator/", DESK_ROLES),
-    (_l("Appointments"), "operator.appointments", "/operator/appointments", DESK_ROLES),
-    (_l("Reports"), "manager.index", "/manager/", MANAGER_ROLES),
-    (_l("Users"), "admin.users", "/admin/users", ADMIN_ROLES),
-    (_l("Doctors"), "admin.doctors", "/admin/doctors", ADMIN_ROLES),
-    (_l("Closures"), "admin.closures", "/admin/closures", ADMIN_ROLES),
+    (_l("Queue"), "operator.queue", DESK_ROLES),
+    (_l("Search"), "operator.search", DESK_ROLES),
+    (_l("Appointments"), "operator.appointments", DESK_ROLES),
+    (_l("Reports"), "manager.reports", MANAGER_ROLES),
+    (_l("Visits to mark"), "manager.visits_to_mark", MANAGER_ROLES),
+    (_l("Personal data"), "manager.privacy", MANAGER_ROLES),
+    (_l("Audit log"), "manager.audit", MANAGER_ROLES),
+    (_l("Users"), "admin.users", ADMIN_ROLES),
+    (_l("Doctors"), "admin.doctors", ADMIN_ROLES),
+    (_l("Closures"), "admin.closures", ADMIN_ROLES),
 )
 
 
@@ -34,9 +38,9 @@ def staff_links() -> list[NavLink]:
     if not current_user.is_authenticated:
         return []
     areas = []
-    for label, endpoint, fallback, roles in AREAS:
+    for label, endpoint, roles in AREAS:
         if current_user.role in roles:
-            areas.append((str(label), url_for(endpoint) if endpoint in current_app.view_functions else fallback))
+            areas.append((str(label), url_for(endpoint)))
     # The current area is the longest link the path starts with: the queue's "/operator/"
     # must not light up on "/operator/appointments".
     current = max((url for _label, url in areas if request.path.startswith(url)), key=len, default=None)

@@ -27,10 +27,9 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-def home_for(role: str) -> str:
-    """The first page of a role.
+HOME_ENDPOINTS = {"manager": "manager.reports", "admin": "admin.users"}
 
-    Every role starts at the operators' queue for now: the manager's reports
-    have no pages yet.
-    """
-    return url_for("operator.queue")
+
+def home_for(role: str) -> str:
+    """The first page of a role: operators the queue, managers the reports, admins the accounts."""
+    return url_for(HOME_ENDPOINTS.get(role, "operator.queue"))

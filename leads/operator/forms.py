@@ -77,7 +77,7 @@ OUTCOME_ERRORS = {
     "unknown_outcome": ("outcome", _l("Choose one of the outcomes on the buttons.")),
     "outcome_not_offered": (
         "outcome",
-        _l("Booking is not available on the desk yet. Choose another outcome."),
+        _l("To book a visit, choose a free slot under “Book an appointment”."),
     ),
 }
 FIELD_ERRORS = {

@@ -47,10 +47,10 @@ def test_right_password_signs_in_and_opens_the_queue(client, make_user):
     assert client.get("/operator/").status_code == 200
 
 
-@pytest.mark.parametrize("role", ["manager", "admin"])
-def test_managers_and_admins_also_start_at_the_queue_while_reports_have_no_pages(client, make_user, role):
+@pytest.mark.parametrize(("role", "home"), [("manager", "/manager/reports"), ("admin", "/admin/users")])
+def test_managers_start_at_the_reports_and_admins_at_the_accounts(client, make_user, role, home):
     make_user(role, username="boss")
-    assert log_in(client, "boss").location == "/operator/"
+    assert log_in(client, "boss").location == home
 
 
 def test_username_is_not_case_sensitive(client, make_user):
@@ -277,9 +277,10 @@ class TestStaffMenu:
 
     def test_manager_also_sees_reports(self, client, make_user):
         page = self.menu(client, make_user("manager"))
-        assert 'href="/operator/"' in page and 'href="/manager/"' in page
+        assert 'href="/operator/"' in page and 'href="/manager/reports"' in page
+        assert 'href="/manager/privacy"' in page and 'href="/manager/audit"' in page
         assert 'href="/admin/users"' not in page
 
     def test_admin_sees_every_area(self, client, make_user):
         page = self.menu(client, make_user("admin"))
-        assert 'href="/operator/"' in page and 'href="/manager/"' in page and 'href="/admin/users"' in page
+        assert 'href="/operator/"' in page and 'href="/manager/reports"' in page and 'href="/admin/users"' in page

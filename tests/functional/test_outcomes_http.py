@@ -124,7 +124,7 @@ REFUSALS = [
     pytest.param({"outcome": "no_answer", "note": "x" * 1001}, "note", "at most 1000 characters", id="note-too-long"),
     pytest.param({"outcome": "teleported"}, "outcome", "Choose one of the outcomes", id="unknown-outcome"),
     pytest.param({}, "outcome", "Choose one of the outcomes", id="no-outcome"),
-    pytest.param({"outcome": "booked"}, "outcome", "Booking is not available", id="booked-not-offered-yet"),
+    pytest.param({"outcome": "booked"}, "outcome", "choose a free slot", id="booked-goes-through-a-slot"),
 ]
 
 
