@@ -9,9 +9,10 @@ grid, the hours, the doctor's plan.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
 from typing import TypeVar
 
 from leads.domain.calendar import CalendarError, ClinicCalendar, WeeklyPlan
@@ -139,6 +140,27 @@ def free_slots(
     return result
 
 
+@lru_cache(maxsize=4096)
+def _day_grid(
+    tz: tzinfo, day: date, opens: time, closes: time, slot_minutes: int
+) -> tuple[tuple[datetime, datetime, datetime, time, time], ...]:
+    """The clinic's grid of one open day as (start, end, naive UTC start, start time, end time).
+
+    Pure, and the same for every doctor and every request about that day, so
+    it is kept (a few KB per day; 4096 days at most).
+    """
+    cal = ClinicCalendar(tz=tz, weekly_plan={day.weekday(): (opens, closes)})
+    step = timedelta(minutes=slot_minutes)
+    grid = []
+    for start in cal.slot_starts(day, slot_minutes):
+        start_utc = start.astimezone(UTC)
+        end = (start_utc + step).astimezone(tz)
+        # A slot ending on the next date (never inside opening hours) fits no plan.
+        end_time = end.time() if end.date() == day else time.max
+        grid.append((start, end, start_utc.replace(tzinfo=None), start.time(), end_time))
+    return tuple(grid)
+
+
 def free_slots_of_doctors(
     cal: ClinicCalendar,
     first_day: date,
@@ -148,28 +170,34 @@ def free_slots_of_doctors(
     slot_minutes: int,
     plans: Mapping[DoctorKey, WeeklyPlan | None],
     taken: Mapping[DoctorKey, Iterable[datetime]],
-    limit: int | None = None,
-) -> list[tuple[DoctorKey, Slot]]:
-    """Free slots of several doctors from `first_day` to `last_day` (local dates, inclusive).
+) -> Iterator[tuple[DoctorKey, datetime, datetime]]:
+    """Free slots of several doctors from `first_day` to `last_day` (local dates, inclusive),
+    as (doctor key, start, end) in clinic time, yielded in order of start, then in
+    the order of `plans`.
 
-    Ordered by start, then in the order of `plans`; at most `limit` of them.
-    The clinic's grid of each day is built once and narrowed by each doctor's
-    plan, so many doctors cost little more than one.
+    `taken` holds each doctor's taken starts: aware instants, or naive UTC as
+    the database keeps them.  The clinic's grid of each day is built once (and
+    kept) and narrowed by each doctor's plan, so many doctors cost little more
+    than one; a caller wanting the first few stops early (itertools.islice).
     """
-    taken_utc = {key: {moment.astimezone(UTC) for moment in moments} for key, moments in taken.items()}
+    taken_utc = {
+        key: {moment if moment.tzinfo is None else moment.astimezone(UTC).replace(tzinfo=None) for moment in moments}
+        for key, moments in taken.items()
+    }
     no_taken: set[datetime] = set()
-    now_utc = now.astimezone(UTC)
-    result: list[tuple[DoctorKey, Slot]] = []
+    now_utc = now.astimezone(UTC).replace(tzinfo=None)
+    doctors = [(key, plan, taken_utc.get(key, no_taken)) for key, plan in plans.items()]
     day = first_day
     while day <= last_day:
-        for slot in slot_grid(cal, day, slot_minutes):
-            start_utc = slot.start.astimezone(UTC)
-            if start_utc < now_utc:
-                continue
-            for key, plan in plans.items():
-                if _inside_plan(slot.start, slot.end, plan) and start_utc not in taken_utc.get(key, no_taken):
-                    result.append((key, slot))
-                    if limit is not None and len(result) >= limit:
-                        return result
+        clinic = None if day in cal.closures else cal.weekly_plan.get(day.weekday())
+        if clinic is not None:
+            weekday = day.weekday()
+            # Each doctor's hours that day: the clinic's (no plan), theirs, or none.
+            hours = [(key, (time.min, time.max) if plan is None else plan.get(weekday), busy) for key, plan, busy in doctors]
+            for start, end, start_utc, start_time, end_time in _day_grid(cal.tz, day, clinic[0], clinic[1], slot_minutes):
+                if start_utc < now_utc:
+                    continue
+                for key, window, busy in hours:
+                    if window is not None and window[0] <= start_time and end_time <= window[1] and start_utc not in busy:
+                        yield key, start, end
         day += timedelta(days=1)
-    return result

@@ -1,13 +1,20 @@
 """The appointment slot grid and why a slot is refused (DESIGN.md §1.1, §1.5)."""
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from leads.domain.calendar import CalendarError, make_calendar
-from leads.domain.slots import SlotRefused, check_slot, free_slots, slot_grid, validate_doctor_plan
+from leads.domain.slots import (
+    SlotRefused,
+    check_slot,
+    free_slots,
+    free_slots_of_doctors,
+    slot_grid,
+    validate_doctor_plan,
+)
 
 MSK = ZoneInfo("Europe/Moscow")
 CAL = make_calendar("Europe/Moscow", closures=[date(2026, 12, 31)])
@@ -125,3 +132,41 @@ def test_the_grid_keeps_wall_time_across_a_dst_change():
     before, after = slot_grid(berlin, date(2026, 3, 28), 30), slot_grid(berlin, date(2026, 3, 30), 30)
     assert starts(before) == starts(after)
     assert before[0].start.utcoffset() != after[0].start.utcoffset()
+
+
+# -- several doctors at once (the appointment book's search) ----------------------------------
+
+
+def test_free_slots_of_doctors_match_free_slots_per_doctor():
+    plans = {"ivanov": None, "petrov": MON_WED_FRI_MORNINGS}
+    taken = {"ivanov": [msk("2026-11-23 11:00")], "petrov": [msk("2026-11-25 09:00").astimezone(ZoneInfo("UTC"))]}
+    now = msk("2026-11-23 10:45")
+    together = list(free_slots_of_doctors(CAL, date(2026, 11, 23), date(2026, 11, 29), now=now, slot_minutes=30,
+                                          plans=plans, taken=taken))
+    for key, plan in plans.items():
+        alone = free_slots(CAL, date(2026, 11, 23), date(2026, 11, 29), now=now, slot_minutes=30, plan=plan,
+                           taken=taken[key])
+        assert [(s, e) for k, s, e in together if k == key] == [(slot.start, slot.end) for slot in alone]
+    assert [(s, list(plans).index(k)) for k, s, _ in together] == sorted((s, list(plans).index(k)) for k, s, _ in together)
+
+
+def test_free_slots_of_doctors_take_naive_utc_as_the_database_keeps_it():
+    naive_utc = datetime(2026, 11, 24, 6, 0)  # 09:00 in Moscow
+    free = free_slots_of_doctors(CAL, date(2026, 11, 24), date(2026, 11, 24), now=NOW, slot_minutes=30,
+                                 plans={1: None}, taken={1: [naive_utc]})
+    assert next(free)[1] == msk("2026-11-24 09:30")
+
+
+def test_free_slots_of_doctors_skip_closures_sundays_and_days_outside_every_plan():
+    free = list(free_slots_of_doctors(CAL, date(2026, 12, 29), date(2027, 1, 3), now=NOW, slot_minutes=30,
+                                      plans={1: {1: (time(9), time(10))}}, taken={}))
+    # Tuesday 29 Dec only: 31 Dec is a closure, 3 Jan a Sunday, the others outside the plan
+    assert [s for _, s, _ in free] == [msk("2026-12-29 09:00"), msk("2026-12-29 09:30")]
+
+
+def test_free_slots_of_doctors_keep_wall_time_across_a_dst_change():
+    berlin = make_calendar("Europe/Berlin")
+    free = list(free_slots_of_doctors(berlin, date(2026, 3, 28), date(2026, 3, 30), now=NOW, slot_minutes=30,
+                                      plans={1: None}, taken={}))
+    assert {s.strftime("%H:%M") for _, s, _ in free if s.day == 28} == {s.strftime("%H:%M") for _, s, _ in free if s.day == 30}
+    assert all(end - start == timedelta(minutes=30) for _, start, end in free)
