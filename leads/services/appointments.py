@@ -19,9 +19,9 @@ booked; the book and the reports say what came of it).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from functools import cache
 from itertools import islice
-from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -238,6 +238,25 @@ def _record(lead_id: int, user_id: int, kind: str, detail: str, now: datetime) -
     record_audit(user_id, kind, lead_id=lead_id, detail=detail, now=now)
 
 
+def _update_scheduled(appointment_id: int, *conditions: Any, **values: Any) -> int:
+    """Change a still scheduled appointment in one conditional UPDATE; its lead's id.
+
+    :raise AppointmentError: "not_live" (rolled back) when it was cancelled or
+        marked meanwhile; IntegrityError passes through.
+    """
+    lead_id = db.session.execute(
+        sa.update(Appointment)
+        .where(Appointment.id == appointment_id, Appointment.status == "scheduled", *conditions)
+        .values(**values)
+        .returning(Appointment.lead_id),
+        execution_options={"synchronize_session": False},
+    ).scalar()
+    if lead_id is None:
+        db.session.rollback()
+        raise AppointmentError("not_live")
+    return lead_id
+
+
 def _scheduled(appointment_id: int) -> Appointment:
     appointment = db.session.get(Appointment, appointment_id, populate_existing=True)
     if appointment is None:
@@ -329,8 +348,8 @@ def find_free_slots(
     """
     now = now or now_utc()
     cal = clinic_calendar(now)
-    first_day = max(first_day, cal.local(now).date())
-    last_day = first_day + timedelta(days=days - 1) if days > 0 else first_day - timedelta(days=1)
+    last_day = first_day + timedelta(days=days - 1)
+    first_day = max(first_day, cal.local(now).date())  # earlier days have no slot left
     return _search(_active_doctors(specialty, doctor_id), cal, first_day, last_day, now, limit)
 
 
@@ -343,13 +362,13 @@ def first_free_slots(
     now: datetime | None = None,
 ) -> list[FreeSlot]:
     """The first `count` free slots from now, or from `from_moment` (a patient's preferred
-    window) if later, looking up to SEARCH_DAYS ahead: the first week, then the rest."""
+    window) if later, looking up to SEARCH_DAYS ahead of it: the first week, then the rest."""
     now = now or now_utc()
     cal = clinic_calendar(now)
     not_before = max(now, from_moment) if from_moment is not None else now
     doctors = _active_doctors(specialty, doctor_id)
     first_day = cal.local(not_before).date()
-    horizon = cal.local(now).date() + timedelta(days=SEARCH_DAYS)
+    horizon = first_day + timedelta(days=SEARCH_DAYS)
     week_end = min(first_day + timedelta(days=FIRST_SEARCH_DAYS - 1), horizon)
     found = _search(doctors, cal, first_day, week_end, not_before, count)
     if len(found) < count:
@@ -444,21 +463,14 @@ def reschedule_appointment(
     doctor = _doctor(doctor_id)
     slot = _checked_slot(cal, doctor, start, now)
     try:
-        lead_id = db.session.execute(
-            sa.update(Appointment)
-            .where(Appointment.id == appointment_id, Appointment.status == "scheduled")
-            .values(doctor_id=doctor.id, starts_at=slot.start, ends_at=slot.end, updated_at=now)
-            .returning(Appointment.lead_id),
-            execution_options={"synchronize_session": False},
-        ).scalar()
+        lead_id = _update_scheduled(
+            appointment_id, doctor_id=doctor.id, starts_at=slot.start, ends_at=slot.end, updated_at=now
+        )
     except IntegrityError as exc:
         db.session.rollback()
         if not _is_slot_conflict(exc):
             raise
         raise SlotTaken(_nearby(doctor, slot.start, now)) from None
-    if lead_id is None:  # cancelled or marked meanwhile
-        db.session.rollback()
-        raise AppointmentError("not_live")
     _record(lead_id, user_id, "appointment_moved",
             f"appointment {appointment_id}: {old_text} → {_slot_text(doctor, slot.start, cal)}", now)
     db.session.commit()
@@ -478,16 +490,7 @@ def cancel_appointment(appointment_id: int, user_id: int, *, reason: str, now: d
     if len(clean_reason) > CANCEL_REASON_MAX_LENGTH:
         raise AppointmentError("reason_required", message=MESSAGES["reason_too_long"])
     _scheduled(appointment_id)
-    lead_id = db.session.execute(
-        sa.update(Appointment)
-        .where(Appointment.id == appointment_id, Appointment.status == "scheduled")
-        .values(status="cancelled", cancel_reason=clean_reason, updated_at=now)
-        .returning(Appointment.lead_id),
-        execution_options={"synchronize_session": False},
-    ).scalar()
-    if lead_id is None:
-        db.session.rollback()
-        raise AppointmentError("not_live")
+    lead_id = _update_scheduled(appointment_id, status="cancelled", cancel_reason=clean_reason, updated_at=now)
     _record(lead_id, user_id, "appointment_cancelled", f"appointment {appointment_id}: {clean_reason}", now)
     db.session.commit()
 
@@ -502,16 +505,7 @@ def mark_attendance(appointment_id: int, user_id: int, *, attended: bool, now: d
     if now < appointment.starts_at:
         raise AppointmentError("too_early")
     status = "attended" if attended else "no_show"
-    lead_id = db.session.execute(
-        sa.update(Appointment)
-        .where(Appointment.id == appointment_id, Appointment.status == "scheduled", Appointment.starts_at <= now)
-        .values(status=status, updated_at=now)
-        .returning(Appointment.lead_id),
-        execution_options={"synchronize_session": False},
-    ).scalar()
-    if lead_id is None:
-        db.session.rollback()
-        raise AppointmentError("not_live")
+    lead_id = _update_scheduled(appointment_id, Appointment.starts_at <= now, status=status, updated_at=now)
     _record(lead_id, user_id, f"appointment_{status}", f"appointment {appointment_id}", now)
     db.session.commit()
 

@@ -307,6 +307,9 @@ def test_free_slots_honour_the_past_taken_slots_plans_and_closures(app, operator
     assert all(s.end - s.start == timedelta(minutes=30) for s in slots)
 
     assert find_free_slots(specialty="Терапевт", first_day=date(2026, 11, 25), now=now) == []  # closure
+    # a window that began yesterday (Sunday) keeps its end: today only
+    assert {s.start.date() for s in find_free_slots(first_day=date(2026, 11, 22), days=2, now=now)} == {
+        date(2026, 11, 23)}
     assert find_free_slots(first_day=date(2026, 11, 29), now=now) == []  # Sunday
     assert len(find_free_slots(first_day=date(2026, 11, 24), now=now, limit=5)) == 5
     only = find_free_slots(doctor_id=petrov, first_day=date(2026, 11, 24), days=2, now=now)
