@@ -29,7 +29,7 @@ translations: $(VENV)/.installed
 
 # After changing user-facing strings: extract them and merge into both catalogs.
 messages: $(VENV)/.installed
-	$(BIN)/pybabel -q extract -F babel.cfg -k lazy_gettext -k _l -o translations/messages.pot leads templates
+	$(BIN)/pybabel -q extract -F babel.cfg -k lazy_gettext -k _l -o translations/messages.pot .
 	$(BIN)/pybabel -q update -i translations/messages.pot -d translations --no-fuzzy-matching
 
 migrate: install translations
