@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import current_app, jsonify, make_response, request, url_for
-from flask_babel import get_locale, lazy_gettext as _l
+from flask_babel import lazy_gettext as _l
 
 from leads.api import bp
 from leads.api.openapi import openapi_document
@@ -12,12 +12,11 @@ from leads.domain.calendar import ClinicCalendar
 from leads.domain.promise import promise_call
 from leads.extensions import csrf, limiter
 from leads.models import new_public_id
-from leads.net import client_ip
 from leads.public.promise_text import describe_promise
-from leads.public.validation import parse_request
-from leads.public.views import callback_rate_limit, consent_text
+from leads.public.submission import parse, submit
+from leads.public.views import callback_rate_limit
 from leads.services.clinic import calendar_or_default, now_utc
-from leads.services.intake import UTM_KEYS, CallbackRequest, Submitted, submit_callback_request
+from leads.services.intake import UTM_KEYS, Submitted
 
 # A program needs no CSRF token: it has no session cookie to ride on.
 csrf.exempt(bp)
@@ -61,35 +60,18 @@ def create_lead():
     if str(payload.get("website") or "").strip():
         # Honeypot: a normal-looking answer, nothing stored.
         return _created(None, calendar, now)
-    parsed, errors = parse_request(
-        payload,
-        calendar,
-        now,
-        region=current_app.config["PHONE_REGION"],
-        window_days=current_app.config["PREFERRED_WINDOW_DAYS"],
-    )
+    parsed, errors = parse(payload, calendar, now)
     if errors:
         return field_errors(errors)
-    locale = str(get_locale())
     utm = payload.get("utm") if isinstance(payload.get("utm"), dict) else {}
-    submitted = submit_callback_request(
-        CallbackRequest(
-            name=parsed.name,
-            phone=parsed.phone,
-            comment=parsed.comment,
-            preferred=parsed.preferred,
-            marketing_consent=parsed.marketing_consent,
-            consent_text=consent_text(locale),
-            locale=locale,
-            source="api",
-            page_url=_text(payload.get("page_url")),
-            referrer=_text(payload.get("referrer")),
-            utm={key: _text(utm.get(key)) for key in UTM_KEYS},
-            ip=client_ip(),
-            user_agent=request.user_agent.string,
-        ),
-        now,
+    submitted = submit(
+        parsed,
         calendar,
+        now,
+        source="api",
+        page_url=_text(payload.get("page_url")),
+        referrer=_text(payload.get("referrer")),
+        utm={key: _text(utm.get(key)) for key in UTM_KEYS},
     )
     return _created(submitted, calendar, now)
 

@@ -22,19 +22,13 @@ from leads.domain.promise import preferred_windows
 from leads.errors import error_response
 from leads.extensions import csrf, limiter
 from leads.i18n import LANG_COOKIE
-from leads.net import client_ip
 from leads.public import bp
 from leads.public.forms import CallbackForm, form_is_fresh, looks_like_a_bot, started_token
 from leads.public.promise_text import describe_promise
-from leads.public.validation import parse_request
+from leads.public.submission import consent_text, parse, submit
 from leads.services.clinic import calendar_or_default, now_utc
 from leads.services.health import health_report
-from leads.services.intake import (
-    UTM_KEYS,
-    CallbackRequest,
-    promise_for_request,
-    submit_callback_request,
-)
+from leads.services.intake import UTM_KEYS, promise_for_request
 
 PUBLIC_ID = re.compile(r"^[A-Za-z0-9_-]{16,32}$")
 
@@ -42,12 +36,6 @@ PUBLIC_ID = re.compile(r"^[A-Za-z0-9_-]{16,32}$")
 def callback_rate_limit() -> str:
     """Per-IP limits on sending the form (RATELIMIT_CALLBACK)."""
     return current_app.config["RATELIMIT_CALLBACK"]
-
-
-def consent_text(locale: str | None = None) -> str:
-    """The consent document exactly as shown at /consent, in `locale`."""
-    locale = locale or str(get_locale())
-    return render_template(f"consent/text_{locale}.html")
 
 
 def opening_hours_rows(calendar) -> list[tuple[str, str]]:
@@ -166,36 +154,19 @@ def _take_request(form: CallbackForm, embedded: bool):
         return _to_thanks(secrets.token_urlsafe(16), embedded)
     now = now_utc()
     calendar = calendar_or_default(now)
-    parsed, errors = parse_request(
-        request.form,
-        calendar,
-        now,
-        region=current_app.config["PHONE_REGION"],
-        window_days=current_app.config["PREFERRED_WINDOW_DAYS"],
-    )
+    parsed, errors = parse(request.form, calendar, now)
     if errors:
         for field, text in errors.items():
             getattr(form, field).errors = [text]
         return _render_form(form, "public/embed.html" if embedded else "public/index.html", 422)
-    locale = str(get_locale())
-    submitted = submit_callback_request(
-        CallbackRequest(
-            name=parsed.name,
-            phone=parsed.phone,
-            comment=parsed.comment,
-            preferred=parsed.preferred,
-            marketing_consent=parsed.marketing_consent,
-            consent_text=consent_text(locale),
-            locale=locale,
-            source="embed" if embedded else "form",
-            page_url=_safe_url(form.page_url.data),
-            referrer=_safe_url(form.referrer.data),
-            utm={key: getattr(form, key).data or "" for key in UTM_KEYS},
-            ip=client_ip(),
-            user_agent=request.user_agent.string,
-        ),
-        now,
+    submitted = submit(
+        parsed,
         calendar,
+        now,
+        source="embed" if embedded else "form",
+        page_url=_safe_url(form.page_url.data),
+        referrer=_safe_url(form.referrer.data),
+        utm={key: getattr(form, key).data for key in UTM_KEYS},
     )
     return _to_thanks(submitted.public_id, embedded)
 

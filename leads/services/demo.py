@@ -18,7 +18,7 @@ SOURCES = [("yandex", "cpc", "spring"), ("google", "cpc", "brand"), ("", "", "")
 
 def load_demo(lead_count: int = 40, seed: int = 7) -> list[str]:
     """Create demo leads unless there are leads already; lines to print."""
-    from leads.public.views import consent_text
+    from leads.public.submission import consent_text
 
     if db.session.scalar(sa.select(sa.func.count()).select_from(Lead)):
         return ["demo data: already loaded"]

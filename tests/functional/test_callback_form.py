@@ -163,10 +163,10 @@ def request_row_document(request_row) -> str:
 
 def test_changing_the_consent_text_yields_a_new_version(client, app, monkeypatch):
     client.post("/callback", data=VALID)
-    import leads.public.views as views
+    import leads.public.submission as submission
 
-    original = views.consent_text
-    monkeypatch.setattr(views, "consent_text", lambda locale=None: original(locale) + "<p>Новый пункт.</p>")
+    original = submission.consent_text
+    monkeypatch.setattr(submission, "consent_text", lambda locale=None: original(locale) + "<p>Новый пункт.</p>")
     client.post("/callback", data={**VALID, "phone": "+79161112233"})
     versions = db.session.execute(
         sa.select(LeadRequest.consent_version, LeadRequest.consent_sha256).order_by(LeadRequest.id)

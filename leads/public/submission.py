@@ -1,0 +1,63 @@
+"""From what was sent to a stored request: shared by the form, the embed and the API."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Mapping
+
+from flask import current_app, render_template, request
+from flask_babel import get_locale
+
+from leads.domain.calendar import ClinicCalendar
+from leads.net import client_ip
+from leads.public.validation import ParsedRequest, parse_request
+from leads.services.intake import UTM_KEYS, CallbackRequest, Submitted, submit_callback_request
+
+
+def consent_text(locale: str | None = None) -> str:
+    """The consent document exactly as shown at /consent, in `locale`."""
+    locale = locale or str(get_locale())
+    return render_template(f"consent/text_{locale}.html")
+
+
+def parse(values: Mapping[str, Any], calendar: ClinicCalendar, now: datetime):
+    """`parse_request` with the clinic's phone region and call-window days."""
+    return parse_request(
+        values,
+        calendar,
+        now,
+        region=current_app.config["PHONE_REGION"],
+        window_days=current_app.config["PREFERRED_WINDOW_DAYS"],
+    )
+
+
+def submit(
+    parsed: ParsedRequest,
+    calendar: ClinicCalendar,
+    now: datetime,
+    *,
+    source: str,
+    page_url: str,
+    referrer: str,
+    utm: Mapping[str, str],
+) -> Submitted:
+    """Store (or spool) the request with its consent evidence and where it came from."""
+    locale = str(get_locale())
+    return submit_callback_request(
+        CallbackRequest(
+            name=parsed.name,
+            phone=parsed.phone,
+            comment=parsed.comment,
+            preferred=parsed.preferred,
+            marketing_consent=parsed.marketing_consent,
+            consent_text=consent_text(locale),
+            locale=locale,
+            source=source,
+            page_url=page_url,
+            referrer=referrer,
+            utm={key: utm.get(key) or "" for key in UTM_KEYS},
+            ip=client_ip(),
+            user_agent=request.user_agent.string,
+        ),
+        now,
+        calendar,
+    )
