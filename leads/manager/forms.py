@@ -1,19 +1,23 @@
-"""The report's range form and the words of the report (Russian first, English second).
+"""The report's range form and the words of the report.
 
 The range is read from the query string (a GET form, no CSRF: it changes
 nothing).  Presets: today, this week (Monday–Sunday), this month, or a custom
 from–to; a bad custom range gets a message by the field.
 
-The report's words are kept here in both languages rather than in the message
-catalog: they are the column headers of the CSV files too, and a manager's
-spreadsheet must get the same words as the page.
+The report's words are in the message catalog (English msgids, Russian in
+translations/ru).  They are the column headers of the CSV files too: the page
+and each CSV get them from `word`, so a manager's spreadsheet has the same
+words as the page.  A word that reads differently in Russian depending on what
+it counts (leads booked / calls that booked, a funnel step / a column) has a
+message context of its own.
 """
 from __future__ import annotations
 
 import calendar as month_calendar
 from datetime import date, datetime, timedelta
+from functools import cache
 
-from flask_babel import get_locale
+from flask_babel import get_locale, gettext, pgettext
 from flask_wtf import FlaskForm
 from wtforms import StringField
 
@@ -22,86 +26,93 @@ from leads.services.reports import MAX_RANGE_DAYS
 PRESETS = ("today", "week", "month", "custom")
 DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y")  # the date input's value; what people type
 
-# key -> (Russian, English)
-WORDS: dict[str, tuple[str, str]] = {
-    "title": ("Отчёты", "Reports"),
-    "today": ("Сегодня", "Today"),
-    "week": ("Эта неделя", "This week"),
-    "month": ("Этот месяц", "This month"),
-    "custom": ("Свой период", "Custom range"),
-    "from": ("С", "From"),
-    "to": ("По", "To"),
-    "show": ("Показать", "Show"),
-    "csv": ("CSV", "CSV"),
-    "period": ("Период", "Period"),
-    "excluded_note": (
-        "Спам и тестовые заявки не учитываются. Время до первого звонка — в рабочих минутах клиники.",
-        "Spam and test leads are left out. Time to the first call is in the clinic's opening minutes.",
-    ),
-    # tables
-    "funnel": ("Воронка", "Funnel"),
-    "first_call": ("Время до первого звонка", "Time to the first call"),
-    "attempts": ("Попытки на заявку", "Attempts per lead"),
-    "outcomes": ("Итоги звонков", "Call outcomes"),
-    "operators": ("По операторам", "By operator"),
-    "sources": ("По источникам", "By source"),
-    "campaigns": ("По UTM-меткам", "By UTM source and campaign"),
-    "days": ("По дням", "By day"),
-    "heat": ("По дню недели и часу поступления", "By weekday and hour of arrival"),
-    # columns
-    "step": ("Этап", "Step"),
-    "count": ("Количество", "Count"),
-    "from_previous": ("Конверсия из предыдущего этапа, %", "Conversion from the previous step, %"),
-    "from_start": ("Конверсия из заявок, %", "Conversion from requests, %"),
-    "indicator": ("Показатель", "Indicator"),
-    "value": ("Значение", "Value"),
-    "leads": ("Заявки", "Leads"),
-    "requests": ("Обращения (с повторными)", "Requests (repeats included)"),
-    "reached": ("Дозвонились", "Reached"),
-    "booked": ("Записаны", "Booked"),
-    "attended": ("Пришли", "Attended"),
-    "share": ("Доля, %", "Share, %"),
-    "calls": ("Звонки", "Calls"),
-    "reached_calls": ("Дозвонились", "Reached"),
-    "booked_calls": ("Записали", "Booked"),
-    "operator": ("Оператор", "Operator"),
-    "outcome": ("Итог", "Outcome"),
-    "source": ("Источник", "Source"),
-    "utm_source": ("utm_source", "utm_source"),
-    "utm_campaign": ("utm_campaign", "utm_campaign"),
-    "conversion_booked_reached": ("Конверсия (записали / дозвонились), %", "Conversion (booked / reached), %"),
-    "conversion_booked_leads": ("Конверсия (записаны / заявки), %", "Conversion (booked / leads), %"),
-    "date": ("Дата", "Date"),
-    "weekday": ("День недели", "Weekday"),
-    "attempts_n": ("Попыток", "Attempts"),
-    "average": ("В среднем на заявку", "Average per lead"),
-    "called": ("Заявок с звонком", "Leads called"),
-    "not_called": ("Ещё не звонили", "Not called yet"),
-    "median": ("Медиана, рабочих минут", "Median, business minutes"),
-    "p90": ("90-й перцентиль, рабочих минут", "90th percentile, business minutes"),
-    "within_sla": ("Позвонили в пределах SLA ({n} мин)", "Called within the SLA ({n} min)"),
-    "within_sla_share": ("Доля в пределах SLA, %", "Share within the SLA, %"),
-    "none": ("(нет)", "(none)"),
-    "chart_label": ("Заявки по дням", "Leads by day"),
-    # funnel steps
-    "step_requests": ("Заявки", "Requests"),
-    "step_reached": ("Дозвонились", "Reached"),
-    "step_booked": ("Записаны", "Booked"),
-    "step_attended": ("Пришли на приём", "Attended"),
-    "step_all_requests": ("Всего обращений (с повторными)", "All requests (repeats included)"),
-    # messages
-    "bad_date": ("Введите дату в виде ДД.ММ.ГГГГ, например 23.11.2026.", "Enter a date like 23.11.2026."),
-    "missing_from": ("Укажите начало периода.", "Enter the first day of the range."),
-    "missing_to": ("Укажите конец периода.", "Enter the last day of the range."),
-    "reversed": ("Конец периода не может быть раньше начала.", "The last day must not be before the first day."),
-    "too_long": (f"Период — не больше {MAX_RANGE_DAYS} дней.", f"A range covers at most {MAX_RANGE_DAYS} days."),
-    "bad_preset": ("Выберите период из списка.", "Choose a range from the list."),
-    "bad_table": ("Такой таблицы нет.", "There is no such table."),
-}
-WEEKDAYS = (
-    ("Понедельник", "Monday"), ("Вторник", "Tuesday"), ("Среда", "Wednesday"), ("Четверг", "Thursday"),
-    ("Пятница", "Friday"), ("Суббота", "Saturday"), ("Воскресенье", "Sunday"),
-)
+
+@cache
+def _words(locale: str) -> dict[str, str]:
+    """key -> the report's word in `locale` (the current request's), %-placeholders unfilled.
+
+    Looked up once per language and process, as the catalogs themselves are
+    loaded once per process: a page asks for a hundred words.
+    """
+    return {
+        "title": gettext("Reports"),
+        "today": gettext("Today"),
+        "week": gettext("This week"),
+        "month": gettext("This month"),
+        "custom": gettext("Custom range"),
+        "from": gettext("From"),
+        "to": gettext("To"),
+        "show": gettext("Show"),
+        "csv": "CSV",
+        "period": gettext("Period"),
+        "excluded_note": gettext(
+            "Spam and test leads are left out. Time to the first call is in the clinic's opening minutes."
+        ),
+        # tables
+        "funnel": gettext("Funnel"),
+        "first_call": gettext("Time to the first call"),
+        "attempts": gettext("Attempts per lead"),
+        "outcomes": gettext("Call outcomes"),
+        "operators": gettext("By operator"),
+        "sources": gettext("By source"),
+        "campaigns": gettext("By UTM source and campaign"),
+        "days": gettext("By day"),
+        "heat": gettext("By weekday and hour of arrival"),
+        # columns
+        "step": gettext("Step"),
+        "count": gettext("Count"),
+        "from_previous": gettext("Conversion from the previous step, %"),
+        "from_start": gettext("Conversion from requests, %"),
+        "indicator": gettext("Indicator"),
+        "value": gettext("Value"),
+        "leads": gettext("Leads"),
+        "requests": gettext("Requests (repeats included)"),
+        "reached": gettext("Reached"),
+        "booked": pgettext("report: leads", "Booked"),
+        "attended": pgettext("report: leads", "Attended"),
+        "share": gettext("Share, %"),
+        "calls": gettext("Calls"),
+        "reached_calls": gettext("Reached"),
+        "booked_calls": pgettext("report: calls", "Booked"),
+        "operator": gettext("Operator"),
+        "outcome": gettext("Outcome"),
+        "source": gettext("Source"),
+        "utm_source": "utm_source",
+        "utm_campaign": "utm_campaign",
+        "conversion_booked_reached": gettext("Conversion (booked / reached), %"),
+        "conversion_booked_leads": gettext("Conversion (booked / leads), %"),
+        "date": gettext("Date"),
+        "weekday": gettext("Weekday"),
+        "attempts_n": pgettext("report: column", "Attempts"),
+        "average": gettext("Average per lead"),
+        "called": gettext("Leads called"),
+        "not_called": gettext("Not called yet"),
+        "median": gettext("Median, business minutes"),
+        "p90": gettext("90th percentile, business minutes"),
+        "within_sla": gettext("Called within the SLA (%(n)d min)"),
+        "within_sla_share": gettext("Share within the SLA, %"),
+        "none": gettext("(none)"),
+        "chart_label": gettext("Leads by day"),
+        # funnel steps
+        "step_requests": pgettext("report: funnel step", "Requests"),
+        "step_reached": gettext("Reached"),
+        "step_booked": pgettext("report: leads", "Booked"),
+        "step_attended": pgettext("report: funnel step", "Attended"),
+        "step_all_requests": gettext("All requests (repeats included)"),
+        # messages
+        "bad_date": gettext("Enter a date like 23.11.2026."),
+        "missing_from": gettext("Enter the first day of the range."),
+        "missing_to": gettext("Enter the last day of the range."),
+        "reversed": gettext("The last day must not be before the first day."),
+        "too_long": gettext("A range covers at most %(days)d days."),
+        "bad_preset": gettext("Choose a range from the list."),
+        "bad_table": gettext("There is no such table."),
+        # weekdays, Monday = 0
+        **{f"weekday_{i}": name for i, name in enumerate((
+            gettext("Monday"), gettext("Tuesday"), gettext("Wednesday"), gettext("Thursday"),
+            gettext("Friday"), gettext("Saturday"), gettext("Sunday"),
+        ))},
+    }
 
 
 def russian() -> bool:
@@ -110,14 +121,14 @@ def russian() -> bool:
 
 
 def word(key: str, **values) -> str:
-    """The report's word for `key` in the current language."""
-    ru, en = WORDS[key]
-    return (ru if russian() else en).format(**values)
+    """The report's word for `key` in the current language, its %(name)s placeholders filled from `values`."""
+    text = _words(str(get_locale() or "ru"))[key]
+    return text % values if values else text
 
 
 def weekday_name(weekday: int) -> str:
     """Monday = 0."""
-    return WEEKDAYS[weekday][0 if russian() else 1]
+    return word(f"weekday_{weekday}")
 
 
 def parse_day(text: str) -> date | None:
@@ -175,7 +186,7 @@ class RangeForm(FlaskForm):
             self.date_to.errors.append(word("reversed"))
             return None
         if (last - first).days + 1 > MAX_RANGE_DAYS:
-            self.date_to.errors.append(word("too_long"))
+            self.date_to.errors.append(word("too_long", days=MAX_RANGE_DAYS))
             return None
         return first, last
 
