@@ -24,7 +24,7 @@ binds values: no SQL building, cache-key hashing or re-planning per request.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, time, timedelta
 from functools import cache
 from typing import Any
@@ -311,7 +311,10 @@ def _settings() -> tuple[timedelta, timedelta]:
 
 
 def _add_event(lead_id: int, kind: str, user_id: int, now: datetime, detail: str = "") -> None:
-    db.session.add(LeadEvent(lead_id=lead_id, at=now, kind=kind, user_id=user_id, detail=detail))
+    # A plain INSERT: no ORM object to track on the hot path of take-next.
+    db.session.execute(
+        sa.insert(LeadEvent.__table__).values(lead_id=lead_id, at=now, kind=kind, user_id=user_id, detail=detail)
+    )
 
 
 # -- taking, claiming, releasing ---------------------------------------------------------
@@ -435,21 +438,8 @@ def _replace_claim(lead_id: int, seen: Any, holder_id: int | None, expires: date
 
 # -- the queue page ----------------------------------------------------------------------
 
-_ROW_COLUMNS = (
-    "id",
-    "name",
-    "phone",
-    "state",
-    "created_at",
-    "next_call_at",
-    "attempts",
-    "last_outcome",
-    "request_count",
-    "claimed_by_id",
-    "claim_expires_at",
-    "callback_owner_id",
-    "sla_due_at",
-)
+# The columns of a QueueRow, in field order (its lead_id is the lead's id).
+_ROW_COLUMNS = tuple("id" if f.name == "lead_id" else f.name for f in fields(QueueRow) if f.name != "waiting_minutes")
 
 
 @cache
@@ -497,22 +487,7 @@ def queue_view(user_id: int, now: datetime | None = None, limit: int = 30) -> Qu
 
 
 def _row(row: Any, waiting: dict[datetime, float]) -> QueueRow:
-    return QueueRow(
-        lead_id=row.id,
-        name=row.name,
-        phone=row.phone,
-        state=row.state,
-        created_at=row.created_at,
-        next_call_at=row.next_call_at,
-        attempts=row.attempts,
-        last_outcome=row.last_outcome,
-        request_count=row.request_count,
-        claimed_by_id=row.claimed_by_id,
-        claim_expires_at=row.claim_expires_at,
-        callback_owner_id=row.callback_owner_id,
-        sla_due_at=row.sla_due_at,
-        waiting_minutes=waiting[row.created_at],
-    )
+    return QueueRow(*row, waiting_minutes=waiting[row.created_at])
 
 
 def _waiting_minutes(calendar: ClinicCalendar, arrivals: list[datetime], now: datetime) -> dict[datetime, float]:
