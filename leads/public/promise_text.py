@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask_babel import format_date, gettext as _
+from flask_babel import format_date, gettext as _, ngettext
 
 from leads.domain.promise import CallPromise
 
@@ -16,7 +16,9 @@ def _day_parts(moment: datetime) -> tuple[str, str]:
 def describe_promise(promise: CallPromise, tz, now: datetime) -> str:
     """'We will call you within 15 minutes.', '… on Monday 24 November after 09:00.' and so on."""
     if promise.kind == "within":
-        return _("We will call you within %(minutes)d minutes.", minutes=promise.minutes)
+        return ngettext(
+            "We will call you within %(num)d minute.", "We will call you within %(num)d minutes.", promise.minutes
+        )
     start = promise.at.astimezone(tz)
     today = start.date() == now.astimezone(tz).date()
     if promise.kind == "window":

@@ -62,3 +62,17 @@ def test_a_preferred_window_is_promised_as_chosen(client):
         ).headers["Location"]
         html = client.get(location).get_data(as_text=True)
     assert "We will call you today between 15:00 and 15:30." in html
+
+
+@pytest.mark.parametrize(
+    ("sla", "russian", "english"),
+    [
+        (1, "Мы перезвоним вам в течение 1 минуты.", "We will call you within 1 minute."),
+        (21, "Мы перезвоним вам в течение 21 минуты.", "We will call you within 21 minutes."),
+        (3, "Мы перезвоним вам в течение 3 минут.", "We will call you within 3 minutes."),
+    ],
+)
+def test_the_minutes_agree_with_their_number(app, client, sla, russian, english):
+    app.config["CALLBACK_SLA_MINUTES"] = sla
+    assert promise_on_page(client, "2026-11-23 10:00", "ru") == russian
+    assert promise_on_page(client, "2026-11-23 10:00", "en") == english
