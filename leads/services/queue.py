@@ -31,8 +31,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.expression import TableClause
 
 from leads.domain.calendar import ClinicCalendar
 from leads.domain.outcomes import LeadState
@@ -40,6 +38,29 @@ from leads.domain.queue import QueueTier
 from leads.extensions import db
 from leads.models import OPEN_STATE_VALUES, Lead, LeadEvent, User
 from leads.services.clinic import clinic_calendar, now_utc
+from leads.services.queue_sql import (
+    CALLBACKS_BY_DUE,
+    DAY_ENDS,
+    DAY_STARTS,
+    HELD_ID,
+    LeadsThrough,
+    NEW_FIRST,
+    NEW_REPEAT,
+    NOW_PARAM,
+    PAST_SLA,
+    ROW_LIMIT,
+    TIER_TABLE,
+    claim_free,
+    held_lead_query,
+    in_state,
+    peek_statement,
+    renew_statement,
+    sql_literal,
+    statement_values,
+    take_statement,
+    tier_query,
+    tier_where,
+)
 
 __all__ = [
     "LeadClaimedByOther",
@@ -59,6 +80,8 @@ __all__ = [
 # statement comes back empty with leads left only when (PostgreSQL) the free
 # rows were locked by someone else for a moment.
 TAKE_ROUNDS = 3
+# Per-operator transaction lock for take-next on PostgreSQL (class id "TAKE").
+TAKE_LOCK = sa.text("SELECT pg_advisory_xact_lock(1413565253, :me)")
 # Rounds of read-then-conditional-update in claim/release before giving up.
 CLAIM_ROUNDS = 3
 
@@ -125,186 +148,6 @@ class QueueView:
     upcoming: list[QueueRow]  # what take-next would give, in order
 
 
-# -- SQL building blocks --------------------------------------------------------------------
-
-class _LeadsThrough(TableClause):
-    """The leads table read through one named index: `leads INDEXED BY <index>` on SQLite.
-
-    Without ANALYZE statistics (the usual case) SQLite rates the full
-    (state, next_call_at) index above a small partial index, and then sorts
-    every due lead of the state to find the first.  INDEXED BY pins the plan; if
-    the index could not serve the query SQLite refuses it with an error instead
-    of silently scanning.  PostgreSQL plans from its own statistics and sees a
-    plain `leads`.
-    """
-
-    inherit_cache = True
-
-    def __init__(self, index_name: str) -> None:
-        super().__init__(Lead.__tablename__, *(sa.column(c.name, c.type) for c in Lead.__table__.c))
-        self.index_name = index_name
-
-    def _gen_cache_key(self, anon_map: Any, bindparams: Any) -> tuple:
-        # One instance per index, never altered: its identity is its cache key, as for a Table
-        # (the default would hash all its columns on every statement).
-        return (self,)
-
-
-@compiles(_LeadsThrough)
-def _compile_leads(element: _LeadsThrough, compiler: Any, **kw: Any) -> str:
-    return compiler.visit_table(element, **kw)
-
-
-@compiles(_LeadsThrough, "sqlite")
-def _compile_leads_indexed_by(element: _LeadsThrough, compiler: Any, **kw: Any) -> str:
-    text = compiler.visit_table(element, **kw)
-    return f"{text} INDEXED BY {element.index_name}" if kw.get("asfrom") else text
-
-
-# Each tier's probe and its partial index (leads.models._queue_indexes), which
-# serves its WHERE, its claim check and its ORDER BY: the first free entry ends the scan.
-_CALLBACKS_BY_OWNER = _LeadsThrough("ix_leads_queue_callback_owner")
-_CALLBACKS_BY_DUE = _LeadsThrough("ix_leads_queue_callback_due")
-_NEW_REPEAT = _LeadsThrough("ix_leads_queue_new_repeat")
-_NEW_FIRST = _LeadsThrough("ix_leads_queue_new_first")
-_TIER_TABLE: dict[QueueTier, _LeadsThrough] = {
-    QueueTier.MY_CALLBACK: _CALLBACKS_BY_OWNER,
-    QueueTier.SHARED_CALLBACK: _CALLBACKS_BY_OWNER,
-    QueueTier.OVERDUE_CALLBACK: _CALLBACKS_BY_DUE,
-    QueueTier.REPEAT_NEW: _NEW_REPEAT,
-    QueueTier.NEW: _NEW_FIRST,
-    QueueTier.RETRY: _LeadsThrough("ix_leads_queue_retry"),
-}
-_CLAIMED = _LeadsThrough("ix_leads_claimed_by")
-_PAST_SLA = _LeadsThrough("ix_leads_queue_past_sla")
-
-# The values every statement is built with (see `_values`).
-_INSTANT = Lead.__table__.c.next_call_at.type
-_ME = sa.bindparam("me", type_=sa.Integer())
-_NOW = sa.bindparam("now", type_=_INSTANT)
-_OVERDUE_BEFORE = sa.bindparam("overdue_before", type_=_INSTANT)  # now - grace
-_EXPIRES = sa.bindparam("expires", type_=_INSTANT)
-_HELD_ID = sa.bindparam("held_id", type_=sa.Integer())  # 0 when nothing is held
-_LIMIT = sa.bindparam("limit", type_=sa.Integer())
-_DAY_STARTS = sa.bindparam("day_starts", type_=_INSTANT)
-_DAY_ENDS = sa.bindparam("day_ends", type_=_INSTANT)
-
-
-def _values(user_id: int, now: datetime, grace: timedelta, **more: Any) -> dict[str, Any]:
-    return {"me": user_id, "now": now, "overdue_before": now - grace, **more}
-
-
-def _literal(value: str | int) -> Any:
-    """A constant written into the SQL, so a partial index's predicate can match it."""
-    return sa.literal_column(f"'{value}'" if isinstance(value, str) else str(int(value)))
-
-
-def _in_state(t: Any, state: LeadState) -> Any:
-    return t.c.state == _literal(state.value)
-
-
-def _claim_free(t: Any) -> Any:
-    """Nobody else holds a live claim: no claim, an expired one, or mine."""
-    return sa.or_(t.c.claimed_by_id.is_(None), t.c.claim_expires_at <= _NOW, t.c.claimed_by_id == _ME)
-
-
-def _tier_where(tier: QueueTier) -> list[Any]:
-    """The WHERE terms selecting the due leads of `tier` (claims aside); mirrors `tier_of`."""
-    t = _TIER_TABLE[tier]
-    due = t.c.next_call_at <= _NOW
-    if tier is QueueTier.MY_CALLBACK:
-        return [_in_state(t, LeadState.CALLBACK), t.c.callback_owner_id == _ME, due]
-    if tier is QueueTier.SHARED_CALLBACK:
-        return [_in_state(t, LeadState.CALLBACK), t.c.callback_owner_id.is_(None), due]
-    if tier is QueueTier.OVERDUE_CALLBACK:
-        # Overdue by *more* than the grace period: exactly the grace period is not enough.
-        return [
-            _in_state(t, LeadState.CALLBACK),
-            t.c.callback_owner_id.is_not(None),
-            t.c.callback_owner_id != _ME,
-            t.c.next_call_at < _OVERDUE_BEFORE,
-        ]
-    if tier is QueueTier.REPEAT_NEW:
-        return [_in_state(t, LeadState.NEW), t.c.request_count > _literal(1), due]
-    if tier is QueueTier.NEW:
-        return [_in_state(t, LeadState.NEW), t.c.request_count <= _literal(1), due]
-    return [_in_state(t, LeadState.RETRY), due]
-
-
-def _tier_order(tier: QueueTier) -> list[Any]:
-    """The ORDER BY of `tier`; mirrors `queue_sort_key` and the tier's index."""
-    t = _TIER_TABLE[tier]
-    if tier in (QueueTier.REPEAT_NEW, QueueTier.NEW):
-        return [t.c.created_at, t.c.next_call_at, t.c.id]
-    return [t.c.next_call_at, t.c.id]
-
-
-def _tier_query(tier: QueueTier, *names: str) -> sa.Select:
-    """SELECT the columns `names` of the leads of `tier` callable for :me, in queue order."""
-    t = _TIER_TABLE[tier]
-    return sa.select(*(t.c[name] for name in names)).where(*_tier_where(tier), _claim_free(t)).order_by(*_tier_order(tier))
-
-
-def _top_callable(*, lock: bool) -> Any:
-    """The id of the top callable lead for :me: the first tier probe that finds one.
-
-    COALESCE evaluates its arguments in order and stops at the first non-null,
-    so a tier's probe runs only when every tier before it came back empty (an
-    InitPlan on PostgreSQL, a run-once subroutine on SQLite).  With `lock`, each
-    probe is `FOR UPDATE SKIP LOCKED` (PostgreSQL; dropped by SQLite).
-    """
-    probes = []
-    for tier in QueueTier:
-        probe = _tier_query(tier, "id").limit(1)
-        if lock:
-            probe = probe.with_for_update(skip_locked=True)
-        probes.append(probe.scalar_subquery())
-    return sa.func.coalesce(*probes)
-
-
-@cache
-def _take_statement() -> sa.Update:
-    return (
-        sa.update(Lead)
-        .where(Lead.id == _top_callable(lock=True), _claim_free(Lead.__table__))
-        .values(claimed_by_id=_ME, claim_expires_at=_EXPIRES)
-        .returning(Lead.id)
-        .execution_options(synchronize_session=False)
-    )
-
-
-@cache
-def _peek_statement() -> sa.Select:
-    return sa.select(_top_callable(lock=False))
-
-
-def _held(*names: str) -> sa.Select:
-    """The open lead :me holds with a live claim (the latest, should there be several)."""
-    t = _CLAIMED
-    return (
-        sa.select(*(t.c[name] for name in names))
-        .where(
-            t.c.claimed_by_id.is_not(None),  # the partial index's predicate, spelled out
-            t.c.claimed_by_id == _ME,
-            t.c.claim_expires_at > _NOW,
-            t.c.state.in_(OPEN_STATE_VALUES),
-        )
-        .order_by(t.c.claim_expires_at.desc(), t.c.id.desc())
-        .limit(1)
-    )
-
-
-@cache
-def _renew_statement() -> sa.Update:
-    return (
-        sa.update(Lead)
-        .where(Lead.id == _held("id").scalar_subquery(), Lead.claimed_by_id == _ME)
-        .values(claim_expires_at=_EXPIRES)
-        .returning(Lead.id)
-        .execution_options(synchronize_session=False)
-    )
-
-
 def _settings() -> tuple[timedelta, timedelta]:
     config = current_app.config
     return timedelta(minutes=config["CALLBACK_GRACE_MINUTES"]), timedelta(minutes=config["CLAIM_MINUTES"])
@@ -331,21 +174,26 @@ def take_next_lead(user_id: int, now: datetime | None = None) -> int | None:
         db.session.rollback()
         return None
     grace, claim = _settings()
-    values = _values(user_id, now, grace, expires=now + claim)
+    values = statement_values(user_id, now, grace, expires=now + claim)
+    if db.engine.dialect.name == "postgresql":
+        # One take-next at a time per operator (a double click): the second
+        # waits for the first to commit, then renews the lead it took instead
+        # of claiming a second one.  Released at commit.
+        db.session.execute(TAKE_LOCK, {"me": user_id})
 
-    held = db.session.execute(_renew_statement(), values).scalar()
+    held = db.session.execute(renew_statement(), values).scalar()
     if held is not None:
         db.session.commit()
         return held
     for _ in range(TAKE_ROUNDS):
-        lead_id = db.session.execute(_take_statement(), values).scalar()
+        lead_id = db.session.execute(take_statement(), values).scalar()
         if lead_id is not None:
             _add_event(lead_id, "claimed", user_id, now, "take-next")
             db.session.commit()
             return lead_id
         # Empty-handed: the queue is empty, or (PostgreSQL) the only free rows
         # were locked by someone else for a moment.  Look without locking.
-        if db.session.execute(_peek_statement(), values).scalar() is None:
+        if db.session.execute(peek_statement(), values).scalar() is None:
             break
     db.session.commit()  # nothing changed; ends the transaction (and SQLite's write lock)
     return None
@@ -444,14 +292,14 @@ _ROW_COLUMNS = tuple("id" if f.name == "lead_id" else f.name for f in fields(Que
 
 @cache
 def _held_rows_statement() -> sa.Select:
-    return _held(*_ROW_COLUMNS)
+    return held_lead_query(*_ROW_COLUMNS)
 
 
 @cache
 def _tier_rows_statement(tier: QueueTier) -> sa.Select:
     """Up to :limit rows of `tier`, without the lead :me holds."""
-    t = _TIER_TABLE[tier]
-    return _tier_query(tier, *_ROW_COLUMNS).where(t.c.id != _HELD_ID).limit(_LIMIT)
+    t = TIER_TABLE[tier]
+    return tier_query(tier, *_ROW_COLUMNS).where(t.c.id != HELD_ID).limit(ROW_LIMIT)
 
 
 def queue_view(user_id: int, now: datetime | None = None, limit: int = 30) -> QueueView:
@@ -465,7 +313,7 @@ def queue_view(user_id: int, now: datetime | None = None, limit: int = 30) -> Qu
     calendar = clinic_calendar(now)
     is_open = calendar.is_open(now)
     grace, _ = _settings()
-    values = _values(user_id, now, grace)
+    values = statement_values(user_id, now, grace)
 
     held = db.session.execute(_held_rows_statement(), values).first()
     values["held_id"] = held.id if held is not None else 0  # ids start at 1
@@ -507,7 +355,7 @@ def _waiting_minutes(calendar: ClinicCalendar, arrivals: list[datetime], now: da
     return result
 
 
-def _count(t: _LeadsThrough, *where: Any) -> Any:
+def _count(t: LeadsThrough, *where: Any) -> Any:
     return sa.select(sa.func.count()).select_from(t).where(*where).scalar_subquery()
 
 
@@ -520,22 +368,22 @@ def _counters_statement() -> sa.Select:
     """All four counters in one statement, each a count over small partial indexes that hold
     every column it reads (no visit to the table rows)."""
     new_leads = _sum([
-        _count(_NEW_REPEAT, _in_state(_NEW_REPEAT, LeadState.NEW), _NEW_REPEAT.c.request_count > _literal(1)),
-        _count(_NEW_FIRST, _in_state(_NEW_FIRST, LeadState.NEW), _NEW_FIRST.c.request_count <= _literal(1)),
+        _count(NEW_REPEAT, in_state(NEW_REPEAT, LeadState.NEW), NEW_REPEAT.c.request_count > sql_literal(1)),
+        _count(NEW_FIRST, in_state(NEW_FIRST, LeadState.NEW), NEW_FIRST.c.request_count <= sql_literal(1)),
     ])
-    callbacks = _CALLBACKS_BY_DUE
+    callbacks = CALLBACKS_BY_DUE
     return sa.select(
-        _sum([_count(_TIER_TABLE[tier], *_tier_where(tier), _claim_free(_TIER_TABLE[tier])) for tier in QueueTier])
+        _sum([_count(TIER_TABLE[tier], *tier_where(tier), claim_free(TIER_TABLE[tier])) for tier in QueueTier])
         .label("callable_now"),
         new_leads.label("new"),
         _count(
             callbacks,
-            _in_state(callbacks, LeadState.CALLBACK),
-            callbacks.c.next_call_at >= _DAY_STARTS,
-            callbacks.c.next_call_at < _DAY_ENDS,
+            in_state(callbacks, LeadState.CALLBACK),
+            callbacks.c.next_call_at >= DAY_STARTS,
+            callbacks.c.next_call_at < DAY_ENDS,
         ).label("callbacks_due_today"),
         _count(
-            _PAST_SLA, _in_state(_PAST_SLA, LeadState.NEW), _PAST_SLA.c.attempts == _literal(0), _PAST_SLA.c.sla_due_at < _NOW
+            PAST_SLA, in_state(PAST_SLA, LeadState.NEW), PAST_SLA.c.attempts == sql_literal(0), PAST_SLA.c.sla_due_at < NOW_PARAM
         ).label("past_sla"),
     )
 

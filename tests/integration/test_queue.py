@@ -12,6 +12,7 @@ from leads.domain.queue import QueueCandidate, QueueTier, order_queue
 from leads.extensions import db
 from leads.models import Closure, Lead, LeadEvent
 from leads.services import queue as queue_service
+from leads.services import queue_sql
 from leads.services.queue import (
     LeadClaimedByOther,
     LeadNotFound,
@@ -337,7 +338,7 @@ def test_the_view_shows_my_lead_apart_and_waiting_in_business_minutes(app, me):
 
 @pytest.mark.parametrize("tier", list(QueueTier))
 def test_each_tier_probe_uses_its_partial_index(app, me, tier):
-    query = queue_service._tier_query(tier, "id").limit(1).params(queue_service._values(me, NOW, GRACE))
+    query = queue_sql.tier_query(tier, "id").limit(1).params(queue_sql.statement_values(me, NOW, GRACE))
     compiled = query.compile(db.engine, compile_kwargs={"literal_binds": True})
     with db.engine.connect() as connection:
         if db.engine.dialect.name == "postgresql":

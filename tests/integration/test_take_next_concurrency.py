@@ -140,3 +140,24 @@ def test_operators_in_two_processes_take_each_lead_exactly_once(app, tmp_path):
     db.session.remove()
     taken = in_processes(app, operator_ids, tmp_path)
     assert_each_lead_taken_once(taken, lead_ids)
+
+
+def test_an_operator_clicking_take_next_eight_times_at_once_holds_one_lead(app):
+    operator_ids = add_operators(2)
+    seed(operator_ids, count=50)
+    db.session.remove()
+
+    def click(_):
+        with app.app_context():
+            try:
+                return take_next_lead(operator_ids[0], NOW)
+            finally:
+                db.session.remove()
+
+    for _round in range(5):
+        with ThreadPoolExecutor(8) as pool:
+            answers = set(pool.map(click, range(8)))
+        held = db.session.scalars(sa.select(Lead.id).where(Lead.claimed_by_id == operator_ids[0])).all()
+        assert len(held) == 1 and answers == set(held)
+        db.session.execute(sa.update(Lead).where(Lead.id == held[0]).values(state="closed", claimed_by_id=None))
+        db.session.commit()
