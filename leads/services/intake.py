@@ -145,30 +145,17 @@ def store_request(record: dict[str, Any], *, replay: bool = False, calendar: Cli
     if replay and db.session.scalar(sa.select(LeadRequest.id).where(LeadRequest.public_id == record["public_id"])):
         db.session.rollback()
         return False
+    lead_values = {
+        **_lead_values(record, created, preferred_start, first_call, sla_due_at),
+        # An anonymised number stays on the list under its key.
+        "do_not_call_key": do_not_call_key(record["phone"]),
+    }
+    event_detail = record["source"] + (" (spooled)" if replay else "")
     try:
-        lead_id, request_count, on_do_not_call = db.session.execute(
-            _UPSERT_LEAD,
-            {
-                **_lead_values(record, created, preferred_start, first_call, sla_due_at),
-                # An anonymised number stays on the list under its key.
-                "do_not_call_key": do_not_call_key(record["phone"]),
-            },
-        ).one()
-        db.session.execute(_INSERT_REQUEST, {**request_row, "lead_id": lead_id})
-        events = [
-            {
-                "lead_id": lead_id,
-                "at": created,
-                "kind": "repeat_request" if request_count > 1 else "created",
-                "detail": record["source"] + (" (spooled)" if replay else ""),
-                "user_id": None,
-            }
-        ]
-        if on_do_not_call:
-            # The number once asked not to be called; the card shows it and the
-            # operator decides (anyone can type someone else's number).
-            events.append({**events[0], "kind": "on_do_not_call_list", "detail": ""})
-        db.session.execute(_INSERT_EVENT, events)
+        if db.engine.dialect.name == "postgresql":
+            _store_in_one_statement(lead_values, request_row, event_detail)
+        else:
+            _store_in_three_statements(lead_values, request_row, event_detail, created)
         db.session.commit()
     except IntegrityError:
         # Only a replay racing another replay of the same record can get here.
@@ -177,6 +164,26 @@ def store_request(record: dict[str, Any], *, replay: bool = False, calendar: Cli
             return False
         raise
     return True
+
+
+def _store_in_three_statements(
+    lead_values: dict[str, Any], request_row: dict[str, Any], event_detail: str, created: datetime
+) -> None:
+    lead_id, request_count, on_do_not_call = db.session.execute(_UPSERT_LEAD, lead_values).one()
+    db.session.execute(_INSERT_REQUEST, {**request_row, "lead_id": lead_id})
+    kind = "repeat_request" if request_count > 1 else "created"
+    events = [{"lead_id": lead_id, "at": created, "kind": kind, "detail": event_detail, "user_id": None}]
+    if on_do_not_call:
+        # The number once asked not to be called; the card shows it and the
+        # operator decides (anyone can type someone else's number).
+        events.append({**events[0], "kind": "on_do_not_call_list", "detail": ""})
+    db.session.execute(_INSERT_EVENT, events)
+
+
+def _store_in_one_statement(lead_values: dict[str, Any], request_row: dict[str, Any], event_detail: str) -> None:
+    """PostgreSQL: the same three writes as one statement (data-modifying CTEs), one round trip."""
+    params = {**lead_values, **{f"r_{key}": value for key, value in request_row.items()}, "event_detail": event_detail}
+    db.session.execute(_STORE_ALL_PG, params)
 
 
 _leads = Lead.__table__
@@ -218,6 +225,35 @@ _LEAD_COLUMNS = (
     "attempts", "reached", "sla_breached", "excluded",
 )  # fmt: skip
 _UPSERT_LEAD = _upsert_lead_sql()
+_REQUEST_COLUMNS = tuple(c.name for c in LeadRequest.__table__.c if c.name not in ("id", "lead_id"))
+
+
+def _store_all_pg_sql() -> sa.TextClause:
+    """The upsert, the request row and the timeline events in one PostgreSQL statement."""
+    requests = ", ".join(_REQUEST_COLUMNS)
+    request_values = ", ".join(f":r_{column}" for column in _REQUEST_COLUMNS)
+    sql = f"""
+        WITH lead AS ({_upsert_lead_sql().element.text}),
+        request AS (
+            INSERT INTO lead_requests (lead_id, {requests}) SELECT lead.id, {request_values} FROM lead
+        ),
+        events AS (
+            INSERT INTO lead_events (lead_id, at, kind, detail)
+            SELECT lead.id, :created_at,
+                   CASE WHEN lead.request_count > 1 THEN 'repeat_request' ELSE 'created' END, :event_detail
+            FROM lead
+            UNION ALL
+            SELECT lead.id, :created_at, 'on_do_not_call_list', '' FROM lead WHERE lead.on_do_not_call
+        )
+        SELECT id FROM lead
+    """
+    request_table = LeadRequest.__table__
+    typed = [sa.bindparam(column, type_=_leads.c[column].type) for column in _LEAD_COLUMNS]
+    typed += [sa.bindparam(f"r_{column}", type_=request_table.c[column].type) for column in _REQUEST_COLUMNS]
+    return sa.text(sql).bindparams(*typed)
+
+
+_STORE_ALL_PG = _store_all_pg_sql()
 
 
 def _lead_values(
