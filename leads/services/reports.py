@@ -3,28 +3,29 @@
 A report covers the leads created in a range of clinic dates (from local
 midnight to local midnight, so a zone with DST is handled), leaving out spam
 and test leads (both are `excluded`; spam also has close_reason 'spam').
-Every figure is an SQL aggregate; the page runs three statements whatever the
+Every figure is an SQL aggregate; the page runs two statements whatever the
 range, never one per row, and never loads lead rows into Python:
 
-1. lead figures, grouped at once by nothing (the funnel), by day, by weekday
-   and hour of arrival, by source and by utm_source/utm_campaign
-   (PostgreSQL: GROUPING SETS, one pass; SQLite: UNION ALL over a
-   materialised CTE);
-2. the median and p90 of the time to the first call, in business minutes
-   (PostgreSQL: percentile_cont; SQLite: ROW_NUMBER/COUNT interpolation, the
-   same definition);
-3. call figures by operator and by outcome.
+1. lead figures and first-call percentiles: the leads are scanned once and
+   counted under three kinds of key — (local day, hour), (source, UTM pair,
+   attempts bucket), business minutes — a few thousand groups (PostgreSQL:
+   GROUPING SETS; SQLite: each lead crossed with the three kinds); the funnel,
+   the splits by day, weekday × hour, source and campaign, the attempts
+   buckets, and the median and p90 (percentile_cont's definition, over the
+   counts of each distinct value) are sums over those groups;
+2. call figures by operator and by outcome.
 
-Clinic-local time in SQL, the same on both databases: an instant's local
-epoch is its UTC epoch plus the zone's offset, the offset being a CASE over
-the few DST transitions of the period, computed here from the zone.  The local
-day number is then `local_epoch // 86400`, the weekday and hour follow by
-arithmetic.  Business minutes use a per-day VALUES table built from the
-calendar: for each local day, its opening and closing epochs and the opening
-seconds of all earlier days (`cum`).  The opening seconds since the table's
-start up to an instant t on day d are
-`cum(d) + clamp(t - opens(d), 0, closes(d) - opens(d))`, so the business
-minutes between two instants are a difference of two equi-joined lookups.
+Clinic-local time in SQL, the same on both databases, in integer
+microseconds: an instant's local time is its UTC time plus the zone's offset,
+the offset being a CASE over the few DST transitions of the period, computed
+here from the zone.  The local day number is then `local // 86400e6`, the hour
+follows by arithmetic.  Business minutes use a per-day table built from the
+calendar: for each local day, its opening and closing instants and `base`, the
+opening time of all earlier days minus the opening instant.  The opening time
+since the table's start up to an instant t on day d is
+`clamp(t, opens(d), closes(d)) + base(d)`, so the business minutes between two
+instants are a difference of two lookups — on PostgreSQL subscripts of
+constant arrays (no join), on SQLite joins to a VALUES table.
 """
 from __future__ import annotations
 
@@ -157,16 +158,16 @@ def _offset_sql(periods: list[tuple[int, int]], epoch_sql: str) -> str:
     return f"(CASE {whens} ELSE {periods[-1][1]} END)"
 
 
-def _business_days_sql(calendar: ClinicCalendar, first: date, last: date) -> str:
-    """VALUES (day number, opens epoch, closes epoch, opening seconds of earlier days) per local day."""
+def _business_days(calendar: ClinicCalendar, first: date, last: date) -> list[tuple[int, int, int, int]]:
+    """(day number, opens epoch, closes epoch, opening seconds of earlier days) per local day."""
     rows, cum, day = [], 0, first
     while day <= last:
         hours = calendar.opening_hours(day)
         opens, closes = (_epoch(hours[0]), _epoch(hours[1])) if hours else (0, 0)
-        rows.append(f"({(day - EPOCH_DAY).days}, {opens}, {closes}, {cum})")
+        rows.append(((day - EPOCH_DAY).days, opens, closes, cum))
         cum += closes - opens
         day += timedelta(days=1)
-    return "VALUES " + ", ".join(rows)
+    return rows
 
 
 @dataclass(frozen=True)
@@ -175,153 +176,214 @@ class _Dialect:
 
     name: str
 
-    def epoch(self, column: str) -> str:
-        """Seconds since 1970 of a naive-UTC timestamp column (milliseconds kept)."""
-        if self.name == "postgresql":
-            return f"date_part('epoch', {column})"
-        # julianday() keeps milliseconds; rounding removes the binary fraction noise.
-        return f"ROUND((julianday({column}) - 2440587.5) * 86400.0, 3)"
+    def micros(self, column: str) -> str:
+        """Microseconds since 1970 of a naive-UTC timestamp column, as an integer.
 
-    def floor_div(self, expr: str, divisor: int) -> str:
+        PostgreSQL's epoch (a double) is within a fraction of a microsecond of the exact value,
+        which the cast rounds back to; SQLite's julianday() keeps milliseconds.
+        """
         if self.name == "postgresql":
-            return f"CAST(FLOOR(({expr}) / {divisor}) AS INTEGER)"
-        return f"CAST(({expr}) / {divisor} AS INTEGER)"  # truncation = floor for instants after 1970
+            return f"CAST(date_part('epoch', {column}) * 1000000 AS BIGINT)"
+        return f"(CAST(ROUND((julianday({column}) - 2440587.5) * 86400000.0) AS INTEGER) * 1000)"
 
-    def clamp(self, expr: str, high: str) -> str:
-        """`expr` limited to [0, high]."""
+    def clamp(self, expr: str, low: str, high: str) -> str:
+        """`expr` limited to [low, high]."""
         if self.name == "postgresql":
-            return f"LEAST(GREATEST({expr}, 0), {high})"
-        return f"MIN(MAX({expr}, 0), {high})"
+            return f"LEAST(GREATEST({expr}, {low}), {high})"
+        return f"MIN(MAX({expr}, {low}), {high})"
 
-    @property
-    def materialized(self) -> str:
-        return "MATERIALIZED"
+    def fence(self) -> str:
+        """Ends a subquery so that it is computed once per row, not inlined into each use."""
+        return "OFFSET 0" if self.name == "postgresql" else "LIMIT -1 OFFSET 0"
 
 
 LEAD_FILTER = (
     "l.created_at >= :since AND l.created_at < :until "
     "AND NOT l.excluded AND (l.close_reason IS NULL OR l.close_reason <> 'spam')"
 )
+US_DAY, US_HOUR, US_CENTIMINUTE = 86_400_000_000, 3_600_000_000, 600_000
 
 
-def _facts_sql(d: _Dialect, periods: list[tuple[int, int]], with_appointments: bool) -> str:
-    """One row per lead of the range: its funnel flags, local day/weekday/hour, business minutes."""
-    ce, fe = d.epoch("l.created_at"), d.epoch("l.first_attempt_at")
-    appointments = (
-        "LEFT JOIN (SELECT lead_id, MAX(CASE WHEN status = 'attended' THEN 1 ELSE 0 END) AS attended "
-        "FROM appointments GROUP BY lead_id) ap ON ap.lead_id = l.id"
-        if with_appointments
-        else ""
-    )
-    booked = (
-        "CASE WHEN l.state = 'booked' OR ap.lead_id IS NOT NULL THEN 1 ELSE 0 END" if with_appointments else "0"
-    )
-    attended = "COALESCE(ap.attended, 0)" if with_appointments else "0"
-    inner = f"""
-        SELECT l.request_count, l.attempts, l.source, l.utm_source, l.utm_campaign,
+class _Days:
+    """The business-day table of a report, and how an instant finds its day in it.
+
+    For each local day: its opening and closing instants and `base` = the opening time of all
+    earlier days minus the opening instant (microseconds), so that the opening time from the
+    table's start up to an instant t of that day is `clamp(t, opens, closes) + base`
+    (a closed day opens and closes at 0).  PostgreSQL: three constant arrays indexed by
+    (local day number − first day number + 1), a constant-time subscript and no join (an index
+    outside the table gives NULL, as an unmatched outer join would).  SQLite: a VALUES table
+    joined on the day number.
+    """
+
+    def __init__(self, d: _Dialect, rows: list[tuple[int, int, int, int]]):
+        self.d, self.base = d, rows[0][0]
+        self.rows = [(n, o * 10**6, c * 10**6, cum * 10**6 - o * 10**6) for n, o, c, cum in rows]
+
+    def cte(self) -> str:
+        """The WITH entry the SQLite form needs (empty on PostgreSQL)."""
+        if self.d.name == "postgresql":
+            return ""
+        values = ", ".join(f"({n}, {o}, {c}, {base})" for n, o, c, base in self.rows)
+        return f"days(daynum, opens, closes, base) AS (VALUES {values}), "
+
+    def joins(self, days: dict[str, str]) -> str:
+        """LEFT JOINs of the day table as alias -> day-number expression (SQLite only)."""
+        if self.d.name == "postgresql":
+            return ""
+        return " ".join(f"LEFT JOIN days {a} ON {a}.daynum = {expr}" for a, expr in days.items())
+
+    def opened(self, alias: str, day: str, micros: str) -> str:
+        """Opening microseconds from the table's start to the instant `micros` of local day `day`."""
+        if self.d.name == "postgresql":
+            k = f"({day} - {self.base - 1})"
+
+            def at(i: int) -> str:
+                return "('{" + ",".join(str(r[i]) for r in self.rows) + "}'::int8[])" + f"[{k}]"
+
+            return f"({self.d.clamp(micros, at(1), at(2))} + {at(3)})"
+        return f"({self.d.clamp(micros, f'{alias}.opens', f'{alias}.closes')} + {alias}.base)"
+
+
+def _offset_sql(periods: list[tuple[int, int]], micros_sql: str) -> str:
+    """The zone offset (microseconds) at `micros_sql`, as a CASE over the DST periods."""
+    if len(periods) == 1:
+        return str(periods[0][1] * 10**6)
+    whens = " ".join(f"WHEN {micros_sql} < {nxt * 10**6} THEN {off * 10**6}"
+                     for (_, off), (nxt, _) in zip(periods, periods[1:]))
+    return f"(CASE {whens} ELSE {periods[-1][1] * 10**6} END)"
+
+
+def _facts_sql(d: _Dialect, days: _Days, periods: list[tuple[int, int]]) -> str:
+    """One row per lead of the range: its funnel flags, local day and hour, business minutes.
+
+    Local day and hour are integer divisions of the local microseconds (instants after 1970).
+    `bm` is the business time to the first call in hundredths of a minute, rounded half up
+    (ROUND(minutes, 2) done in exact integers: business time never runs backwards, so it is
+    not negative); NULL for a lead never called.  On PostgreSQL each step is a LATERAL VALUES
+    row, so that it is computed once per lead and not copied into every expression using it
+    (a subquery would be inlined; OFFSET 0 would stop the parallel scan).
+    """
+    ce, fe = d.micros("l.created_at"), d.micros("l.first_attempt_at")
+    local = {"cle": f"{ce} + {_offset_sql(periods, ce)}", "fle": f"{fe} + {_offset_sql(periods, fe)}"}
+    business = f"{days.opened('df', 'f.fday', 'f.fe')} - {days.opened('dc', 'f.cday', 'f.ce')}"
+    bm = f"CAST(FLOOR(({business} + {US_CENTIMINUTE // 2}) / {US_CENTIMINUTE}.0) AS INTEGER)"
+    if d.name != "postgresql":
+        bm = f"(({business}) + {US_CENTIMINUTE // 2}) / {US_CENTIMINUTE}"
+    lead = """l.request_count, l.attempts, l.source, l.utm_source, l.utm_campaign,
                CASE WHEN l.reached THEN 1 ELSE 0 END AS reached,
-               {booked} AS booked, {attended} AS attended,
-               {ce} AS ce, {ce} + {_offset_sql(periods, ce)} AS cle,
-               {fe} AS fe, {fe} + {_offset_sql(periods, fe)} AS fle
-        FROM leads l {appointments}
+               CASE WHEN l.state = 'booked' OR ap.lead_id IS NOT NULL THEN 1 ELSE 0 END AS booked,
+               COALESCE(ap.attended, 0) AS attended"""
+    source = f"""leads l
+        LEFT JOIN (SELECT lead_id, MAX(CASE WHEN status = 'attended' THEN 1 ELSE 0 END) AS attended
+                   FROM appointments GROUP BY lead_id) ap ON ap.lead_id = l.id"""
+    if d.name == "postgresql":
+        return f"""
+            SELECT {lead}, f.cday, f.hour, CASE WHEN f.fe IS NULL THEN NULL ELSE {bm} END AS bm
+            FROM {source}
+            CROSS JOIN LATERAL (VALUES ({ce}, {fe})) e(ce, fe)
+            CROSS JOIN LATERAL (VALUES ({local['cle'].replace(ce, 'e.ce')}, {local['fle'].replace(fe, 'e.fe')})) t(cle, fle)
+            CROSS JOIN LATERAL (VALUES (e.ce, e.fe, t.cle / {US_DAY}, t.fle / {US_DAY},
+                                        t.cle % {US_DAY} / {US_HOUR})) f(ce, fe, cday, fday, hour)
+            WHERE {LEAD_FILTER}"""
+    inner = f"""
+        SELECT {lead}, {ce} AS ce, {local['cle']} AS cle, {fe} AS fe, {local['fle']} AS fle
+        FROM {source}
         WHERE {LEAD_FILTER}"""
-    cday = d.floor_div("f.cle", 86400)
-    opened = "({t}.cum + " + d.clamp("{e} - {t}.open_e", "{t}.close_e - {t}.open_e") + ")"
-    minutes = (
-        f"CASE WHEN f.fe IS NULL THEN NULL ELSE ROUND(CAST(("
-        f"{opened.format(t='df', e='f.fe')} - {opened.format(t='dc', e='f.ce')}) / 60.0 AS NUMERIC), 2) END"
-    )
     return f"""
         SELECT f.request_count, f.attempts, f.source, f.utm_source, f.utm_campaign,
-               f.reached, f.booked, f.attended,
-               {cday} AS cday,
-               ({cday} + 3) % 7 AS weekday,
-               {d.floor_div(f"f.cle - {cday} * 86400", 3600)} AS hour,
-               {minutes} AS bm
-        FROM ({inner}) f
-        LEFT JOIN days dc ON dc.daynum = {cday}
-        LEFT JOIN days df ON df.daynum = {d.floor_div("f.fle", 86400)}"""
+               f.reached, f.booked, f.attended, f.cday, f.hour,
+               CASE WHEN f.fe IS NULL THEN NULL ELSE {bm} END AS bm
+        FROM (SELECT i.*, i.cle / {US_DAY} AS cday, i.fle / {US_DAY} AS fday, i.cle % {US_DAY} / {US_HOUR} AS hour
+              FROM ({inner}) i {d.fence()}) f
+        {days.joins({'dc': 'f.cday', 'df': 'f.fday'})}"""
 
 
-# The groupings of the lead figures: name -> grouped columns.
-GROUPINGS: dict[str, tuple[str, ...]] = {
-    "total": (),
-    "day": ("cday",),
-    "heat": ("weekday", "hour"),
-    "source": ("source",),
-    "campaign": ("utm_source", "utm_campaign"),
-}
-GROUP_COLUMNS = ("cday", "weekday", "hour", "source", "utm_source", "utm_campaign")
+def _lead_figures_sql(d: _Dialect, days: _Days, periods: list[tuple[int, int]]) -> str:
+    """Every lead figure and the first-call percentiles, from one pass over the leads.
 
+    Each lead is counted three times, under three kinds of key, in one aggregation (on
+    PostgreSQL a parallel one): 1 = (local day, hour), 2 = (source, UTM pair, attempts bucket),
+    3 = business minutes.  That is a few thousand groups whatever the number of leads; every
+    figure is then a sum over the groups of one kind: total, attempts buckets, sources and
+    campaigns from kind 2, days and weekday × hour from kind 1, the first-call figures from
+    kind 3.  The percentiles follow percentile_cont: the value at 0-based position
+    x = q·(n − 1) of the ordered values, interpolated linearly between positions ⌊x⌋ and
+    ⌊x⌋ + 1; the value at position p is the smallest whose running count exceeds p.
+    """
+    facts = _facts_sql(d, days, periods)
+    real = "DOUBLE PRECISION" if d.name == "postgresql" else "REAL"
+    bucket = f"CASE WHEN f.attempts >= {ATTEMPT_BUCKETS - 1} THEN {ATTEMPT_BUCKETS - 1} ELSE f.attempts END"
 
-def _grouping_mask(columns: tuple[str, ...]) -> int:
-    """PostgreSQL's GROUPING(…) value of a grouping set (bit set = column not grouped)."""
-    n = len(GROUP_COLUMNS)
-    return sum(1 << (n - 1 - i) for i, c in enumerate(GROUP_COLUMNS) if c not in columns)
+    def when(kinds: str, expr: str) -> str:
+        return f"CASE WHEN k.kind IN ({kinds}) THEN {expr} END"
 
-
-def _measures_sql() -> str:
-    buckets = ", ".join(
-        f"SUM(CASE WHEN attempts {'>=' if k == ATTEMPT_BUCKETS - 1 else '='} {k} THEN 1 ELSE 0 END) AS a{k}"
-        for k in range(ATTEMPT_BUCKETS)
-    )
-    return (
-        "COUNT(*) AS leads, SUM(request_count) AS requests, SUM(reached) AS reached, "
-        "SUM(booked) AS booked, SUM(attended) AS attended, SUM(attempts) AS attempts, "
-        f"{buckets}, COUNT(bm) AS called, SUM(CASE WHEN bm <= :sla THEN 1 ELSE 0 END) AS within_sla"
-    )
-
-
-def _lead_figures_sql(d: _Dialect, days_sql: str, periods: list[tuple[int, int]]) -> str:
-    facts = _facts_sql(d, periods, with_appointments=True)
-    if d.name == "postgresql":
-        sets = ", ".join("(" + ", ".join(cols) + ")" for cols in GROUPINGS.values())
-        return f"""
-            WITH days(daynum, open_e, close_e, cum) AS ({days_sql})
-            SELECT GROUPING({", ".join(GROUP_COLUMNS)}) AS g, {", ".join(GROUP_COLUMNS)}, {_measures_sql()}
-            FROM ({facts}) x
-            GROUP BY GROUPING SETS ({sets})"""
-    selects = []
-    for cols in GROUPINGS.values():
-        keys = ", ".join(c if c in cols else f"NULL AS {c}" for c in GROUP_COLUMNS)
-        group_by = f" GROUP BY {', '.join(cols)}" if cols else ""
-        selects.append(f"SELECT {_grouping_mask(cols)} AS g, {keys}, {_measures_sql()} FROM facts{group_by}")
+    if d.name == "postgresql":  # one hashed pass, three grouping sets
+        fine = f"""
+            SELECT CASE WHEN GROUPING(cday) = 0 THEN 1 WHEN GROUPING(source) = 0 THEN 2 ELSE 3 END AS kind,
+                   cday, hour, source, utm_source, utm_campaign, bucket, bm,
+                   COUNT(*) AS leads, SUM(request_count) AS requests, SUM(reached) AS reached,
+                   SUM(booked) AS booked, SUM(attended) AS attended, SUM(attempts) AS attempts
+            FROM (SELECT f.*, {bucket} AS bucket FROM ({facts}) f) f
+            GROUP BY GROUPING SETS ((cday, hour), (source, utm_source, utm_campaign, bucket), (bm))"""
+    else:  # no GROUPING SETS: each lead thrice, once per kind of key
+        fine = f"""
+            SELECT k.kind, {when('1', 'f.cday')} AS cday, {when('1', 'f.hour')} AS hour,
+                   {when('2', 'f.source')} AS source, {when('2', 'f.utm_source')} AS utm_source,
+                   {when('2', 'f.utm_campaign')} AS utm_campaign, {when('2', bucket)} AS bucket,
+                   {when('3', 'f.bm')} AS bm,
+                   COUNT(*) AS leads, SUM({when('1, 2', 'f.request_count')}) AS requests,
+                   SUM({when('1, 2', 'f.reached')}) AS reached, SUM({when('1, 2', 'f.booked')}) AS booked,
+                   SUM({when('1, 2', 'f.attended')}) AS attended, SUM({when('2', 'f.attempts')}) AS attempts
+            FROM ({facts}) f CROSS JOIN (SELECT 1 AS kind UNION ALL SELECT 2 UNION ALL SELECT 3) k
+            GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"""
+    counts = "SUM(leads), SUM(requests), SUM(reached), SUM(booked), SUM(attended)"
+    nulls = "NULL, NULL, NULL, NULL"
+    named = ", ".join(f"SUM({c}) AS {c}" for c in ("leads", "requests", "reached", "booked", "attended"))
+    interpolated = "v0 + (COALESCE(v1, v0) - v0) * (x - lo)"
+    value = f"CAST(bm AS {real}) / 100"
+    # ⌊x⌋ (x >= 0): PostgreSQL's cast rounds, SQLite's truncates.
+    lo = "CAST(FLOOR(p.x) AS INTEGER)" if d.name == "postgresql" else "CAST(p.x AS INTEGER)"
     return f"""
-        WITH days(daynum, open_e, close_e, cum) AS ({days_sql}),
-             facts AS {d.materialized} ({facts})
-        """ + " UNION ALL ".join(selects)
+        WITH {days.cte()}m AS MATERIALIZED ({fine}),
+        r AS (SELECT {value} AS v, SUM(leads) OVER (ORDER BY bm) AS upto FROM m WHERE kind = 3 AND bm IS NOT NULL),
+        p AS (SELECT q.q, CAST(n.n - 1 AS {real}) * q.q AS x
+              FROM (SELECT CAST(0.5 AS {real}) AS q UNION ALL SELECT CAST(0.9 AS {real})) q,
+                   (SELECT SUM(leads) AS n FROM m WHERE kind = 3 AND bm IS NOT NULL) n
+              WHERE n.n > 0),
+        v AS (SELECT p.q, p.x, {lo} AS lo, MIN(CASE WHEN r.upto > {lo} THEN r.v END) AS v0,
+                     MIN(CASE WHEN r.upto > {lo} + 1 THEN r.v END) AS v1
+              FROM p, r GROUP BY p.q, p.x)
+        SELECT 'total' AS kind, CAST(NULL AS INTEGER) AS n1, CAST(NULL AS INTEGER) AS n2,
+               CAST(NULL AS VARCHAR) AS t1, CAST(NULL AS VARCHAR) AS t2, {named},
+               SUM(attempts) AS attempts, CAST(NULL AS {real}) AS p50, CAST(NULL AS {real}) AS p90
+        FROM m WHERE kind = 2
+        UNION ALL
+        SELECT 'bucket', bucket, NULL, NULL, NULL, SUM(leads), {nulls}, NULL, NULL, NULL FROM m WHERE kind = 2
+        GROUP BY bucket
+        UNION ALL
+        SELECT 'source', NULL, NULL, source, NULL, {counts}, NULL, NULL, NULL FROM m WHERE kind = 2 GROUP BY source
+        UNION ALL
+        SELECT 'campaign', NULL, NULL, utm_source, utm_campaign, {counts}, NULL, NULL, NULL FROM m WHERE kind = 2
+        GROUP BY utm_source, utm_campaign
+        UNION ALL
+        SELECT 'day', cday, NULL, NULL, NULL, {counts}, NULL, NULL, NULL FROM m WHERE kind = 1 GROUP BY cday
+        UNION ALL
+        SELECT 'heat', (cday + 3) % 7, hour, NULL, NULL, SUM(leads), {nulls}, NULL, NULL, NULL FROM m WHERE kind = 1
+        GROUP BY (cday + 3) % 7, hour
+        UNION ALL
+        SELECT 'first_call', NULL, NULL, NULL, NULL, SUM(CASE WHEN bm IS NOT NULL THEN leads END),
+               SUM(CASE WHEN bm <= :sla * 100 THEN leads END), NULL, NULL, NULL, NULL, NULL, NULL
+        FROM m WHERE kind = 3
+        UNION ALL
+        SELECT 'percentiles', NULL, NULL, NULL, NULL, {nulls}, NULL, NULL,
+               MAX(CASE WHEN q = 0.5 THEN {interpolated} END), MAX(CASE WHEN q = 0.9 THEN {interpolated} END)
+        FROM v"""
 
 
-def _percentiles_sql(d: _Dialect, days_sql: str, periods: list[tuple[int, int]]) -> str:
-    facts = _facts_sql(d, periods, with_appointments=False)
-    head = f"WITH days(daynum, open_e, close_e, cum) AS ({days_sql}), facts AS ({facts})"
-    if d.name == "postgresql":
-        return f"""{head}
-            SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY bm) AS p50,
-                   percentile_cont(0.9) WITHIN GROUP (ORDER BY bm) AS p90
-            FROM facts WHERE bm IS NOT NULL"""
-    # percentile_cont's definition: the value at 0-based position q·(n − 1) of the
-    # ordered values, interpolated linearly between its two neighbours.
-    value_at = "MAX(CASE WHEN r.rn = {pos} THEN r.bm END)"
-    lo = "CAST(p.x AS INTEGER)"
-    low, high = value_at.format(pos=lo), value_at.format(pos=f"{lo} + 1")
-    return f"""{head},
-        ranked AS (SELECT bm, ROW_NUMBER() OVER (ORDER BY bm) - 1 AS rn FROM facts WHERE bm IS NOT NULL),
-        positions AS (
-            SELECT q.q, (n.n - 1) * q.q AS x
-            FROM (SELECT 0.5 AS q UNION ALL SELECT 0.9) q, (SELECT COUNT(*) AS n FROM ranked) n
-            WHERE n.n > 0)
-        SELECT MAX(CASE WHEN q = 0.5 THEN v END) AS p50, MAX(CASE WHEN q = 0.9 THEN v END) AS p90
-        FROM (
-            SELECT p.q, {low} + (p.x - {lo}) * (COALESCE({high}, {low}) - {low}) AS v
-            FROM positions p, ranked r
-            WHERE r.rn IN ({lo}, {lo} + 1)
-            GROUP BY p.q, p.x) t"""
-
-
-def _call_figures_sql(d: _Dialect) -> str:
+def _call_figures_sql() -> str:
     return f"""
-        WITH g AS {d.materialized} (
+        WITH g AS MATERIALIZED (
             SELECT c.operator_id, c.outcome, COUNT(*) AS calls,
                    SUM(CASE WHEN c.reached THEN 1 ELSE 0 END) AS reached
             FROM call_attempts c JOIN leads l ON l.id = c.lead_id
@@ -337,11 +399,24 @@ def _call_figures_sql(d: _Dialect) -> str:
         FROM g GROUP BY g.outcome"""
 
 
+def _statements(first: date, last: date, now: datetime) -> tuple[str, str, dict[str, Any]]:
+    """The two statements of a report and their parameters."""
+    calendar = clinic_calendar(now)
+    since, until = period_bounds(calendar, first, last)
+    # First calls happen after arrival, up to now: the tables reach from the range's first day to then.
+    horizon = max(last, calendar.local(now).date()) + timedelta(days=DAYS_PAST_NOW)
+    days = _Days(d := _Dialect(db.session.get_bind().dialect.name), _business_days(calendar, first, horizon))
+    periods = _offset_periods(calendar, since, period_bounds(calendar, horizon, horizon)[1])
+    params = {"since": since.replace(tzinfo=None), "until": until.replace(tzinfo=None),
+              "sla": current_app.config["CALLBACK_SLA_MINUTES"]}
+    return _lead_figures_sql(d, days, periods), _call_figures_sql(), params
+
+
 # -- the report ---------------------------------------------------------------------------------
 
 
 def _counts(row: Any) -> Counts:
-    return Counts(int(row.leads), int(row.requests or 0), int(row.reached or 0), int(row.booked or 0),
+    return Counts(int(row.leads or 0), int(row.requests or 0), int(row.reached or 0), int(row.booked or 0),
                   int(row.attended or 0))
 
 
@@ -359,42 +434,38 @@ def build_report(first: date, last: date, now: datetime | None = None) -> Report
     if (last - first).days + 1 > MAX_RANGE_DAYS:
         raise ReportRangeError(f"the range is longer than {MAX_RANGE_DAYS} days")
     now = now or now_utc()
-    calendar = clinic_calendar(now)
-    since, until = period_bounds(calendar, first, last)
-    # First calls happen after arrival, up to now: the tables reach from the range's first day to then.
-    horizon = max(last, calendar.local(now).date()) + timedelta(days=DAYS_PAST_NOW)
-    days_sql = _business_days_sql(calendar, first, horizon)
-    periods = _offset_periods(calendar, since, period_bounds(calendar, horizon, horizon)[1])
-    d = _Dialect(db.session.get_bind().dialect.name)
-    sla = current_app.config["CALLBACK_SLA_MINUTES"]
-    params = {"since": since.replace(tzinfo=None), "until": until.replace(tzinfo=None), "sla": sla}
+    lead_sql, call_sql, params = _statements(first, last, now)
+    if db.session.get_bind().dialect.name == "postgresql":
+        # The statements are long (constant arrays, CASEs) and costed high: PostgreSQL's JIT
+        # spent seconds compiling them for a run of about one.  Off for this transaction only.
+        db.session.execute(sa.text("SET LOCAL jit = off"))
+    sla = params["sla"]
 
     totals, days, heat, sources, campaigns = Counts(), {}, {}, [], []
     called = within = attempts_total = 0
-    attempts: tuple[int, ...] = (0,) * ATTEMPT_BUCKETS
-    masks = {_grouping_mask(cols): name for name, cols in GROUPINGS.items()}
-    for row in db.session.execute(sa.text(_lead_figures_sql(d, days_sql, periods)), params):
-        kind, counts = masks[row.g], _counts(row)
-        if kind == "total":
-            totals, called, within = counts, int(row.called), int(row.within_sla or 0)
-            attempts_total = int(row.attempts or 0)
-            attempts = tuple(int(getattr(row, f"a{k}") or 0) for k in range(ATTEMPT_BUCKETS))
-        elif kind == "day":
-            days[EPOCH_DAY + timedelta(days=int(row.cday))] = counts
-        elif kind == "heat":
-            heat[(int(row.weekday), int(row.hour))] = counts.leads
-        elif kind == "source":
-            sources.append(SegmentRow((row.source,), counts))
-        else:
-            campaigns.append(SegmentRow((row.utm_source, row.utm_campaign), counts))
-
+    buckets = [0] * ATTEMPT_BUCKETS
     p50 = p90 = None
-    if called:
-        pct = db.session.execute(sa.text(_percentiles_sql(d, days_sql, periods)), params).one()
-        p50, p90 = _minutes(pct.p50), _minutes(pct.p90)
+    for row in db.session.execute(sa.text(lead_sql), params):
+        if row.kind == "total":
+            totals, attempts_total = _counts(row), int(row.attempts or 0)
+        elif row.kind == "bucket":
+            buckets[int(row.n1)] = int(row.leads)
+        elif row.kind == "day":
+            days[EPOCH_DAY + timedelta(days=int(row.n1))] = _counts(row)
+        elif row.kind == "heat":
+            heat[(int(row.n1), int(row.n2))] = int(row.leads)
+        elif row.kind == "source":
+            sources.append(SegmentRow((row.t1,), _counts(row)))
+        elif row.kind == "campaign":
+            campaigns.append(SegmentRow((row.t1, row.t2), _counts(row)))
+        elif row.kind == "first_call":
+            called, within = int(row.leads or 0), int(row.requests or 0)  # the columns reused
+        else:
+            p50, p90 = _minutes(row.p50), _minutes(row.p90)
+    attempts = tuple(buckets)
 
     outcomes, operators = {}, []
-    for row in db.session.execute(sa.text(_call_figures_sql(d)), params):
+    for row in db.session.execute(sa.text(call_sql), params):
         if row.kind == "operator":
             operators.append(OperatorRow(int(row.operator_id), row.name or f"#{row.operator_id}",
                                          int(row.calls), int(row.reached), int(row.booked)))
