@@ -1,0 +1,238 @@
+"""The SQL of the manager's report (see leads/services/reports.py for what it computes and why).
+
+Statement builders only: they return SQL text with the parameters :since, :until and :sla.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ATTEMPT_BUCKETS = 7  # 0, 1, 2, 3, 4, 5, 6+
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """The few expressions that differ between PostgreSQL and SQLite."""
+
+    name: str
+
+    def micros(self, column: str) -> str:
+        """Microseconds since 1970 of a naive-UTC timestamp column, as an integer.
+
+        PostgreSQL's epoch (a double) is within a fraction of a microsecond of the exact value,
+        which the cast rounds back to; SQLite's julianday() keeps milliseconds.
+        """
+        if self.name == "postgresql":
+            return f"CAST(date_part('epoch', {column}) * 1000000 AS BIGINT)"
+        return f"(CAST(ROUND((julianday({column}) - 2440587.5) * 86400000.0) AS INTEGER) * 1000)"
+
+    def clamp(self, expr: str, low: str, high: str) -> str:
+        """`expr` limited to [low, high]."""
+        if self.name == "postgresql":
+            return f"LEAST(GREATEST({expr}, {low}), {high})"
+        return f"MIN(MAX({expr}, {low}), {high})"
+
+    def fence(self) -> str:
+        """Ends a subquery so that it is computed once per row, not inlined into each use."""
+        return "OFFSET 0" if self.name == "postgresql" else "LIMIT -1 OFFSET 0"
+
+
+LEAD_FILTER = (
+    "l.created_at >= :since AND l.created_at < :until "
+    "AND NOT l.excluded AND (l.close_reason IS NULL OR l.close_reason <> 'spam')"
+)
+US_DAY, US_HOUR, US_CENTIMINUTE = 86_400_000_000, 3_600_000_000, 600_000
+
+
+class ReportDays:
+    """The business-day table of a report, and how an instant finds its day in it.
+
+    For each local day: its opening and closing instants and `base` = the opening time of all
+    earlier days minus the opening instant (microseconds), so that the opening time from the
+    table's start up to an instant t of that day is `clamp(t, opens, closes) + base`
+    (a closed day opens and closes at 0).  PostgreSQL: three constant arrays indexed by
+    (local day number − first day number + 1), a constant-time subscript and no join (an index
+    outside the table gives NULL, as an unmatched outer join would).  SQLite: a VALUES table
+    joined on the day number.
+    """
+
+    def __init__(self, d: Dialect, rows: list[tuple[int, int, int, int]]):
+        self.d, self.base = d, rows[0][0]
+        self.rows = [(n, o * 10**6, c * 10**6, cum * 10**6 - o * 10**6) for n, o, c, cum in rows]
+
+    def cte(self) -> str:
+        """The WITH entry the SQLite form needs (empty on PostgreSQL)."""
+        if self.d.name == "postgresql":
+            return ""
+        values = ", ".join(f"({n}, {o}, {c}, {base})" for n, o, c, base in self.rows)
+        return f"days(daynum, opens, closes, base) AS (VALUES {values}), "
+
+    def joins(self, days: dict[str, str]) -> str:
+        """LEFT JOINs of the day table as alias -> day-number expression (SQLite only)."""
+        if self.d.name == "postgresql":
+            return ""
+        return " ".join(f"LEFT JOIN days {a} ON {a}.daynum = {expr}" for a, expr in days.items())
+
+    def opened(self, alias: str, day: str, micros: str) -> str:
+        """Opening microseconds from the table's start to the instant `micros` of local day `day`."""
+        if self.d.name == "postgresql":
+            k = f"({day} - {self.base - 1})"
+
+            def at(i: int) -> str:
+                return "('{" + ",".join(str(r[i]) for r in self.rows) + "}'::int8[])" + f"[{k}]"
+
+            return f"({self.d.clamp(micros, at(1), at(2))} + {at(3)})"
+        return f"({self.d.clamp(micros, f'{alias}.opens', f'{alias}.closes')} + {alias}.base)"
+
+
+def _offset_sql(periods: list[tuple[int, int]], micros_sql: str) -> str:
+    """The zone offset (microseconds) at `micros_sql`, as a CASE over the DST periods."""
+    if len(periods) == 1:
+        return str(periods[0][1] * 10**6)
+    whens = " ".join(f"WHEN {micros_sql} < {nxt * 10**6} THEN {off * 10**6}"
+                     for (_, off), (nxt, _) in zip(periods, periods[1:]))
+    return f"(CASE {whens} ELSE {periods[-1][1] * 10**6} END)"
+
+
+def _facts_sql(d: Dialect, days: ReportDays, periods: list[tuple[int, int]]) -> str:
+    """One row per lead of the range: its funnel flags, local day and hour, business minutes.
+
+    Local day and hour are integer divisions of the local microseconds (instants after 1970).
+    `bm` is the business time to the first call in hundredths of a minute, rounded half up
+    (ROUND(minutes, 2) done in exact integers: business time never runs backwards, so it is
+    not negative); NULL for a lead never called.  On PostgreSQL each step is a LATERAL VALUES
+    row, so that it is computed once per lead and not copied into every expression using it
+    (a subquery would be inlined; OFFSET 0 would stop the parallel scan).
+    """
+    ce, fe = d.micros("l.created_at"), d.micros("l.first_attempt_at")
+    local = {"cle": f"{ce} + {_offset_sql(periods, ce)}", "fle": f"{fe} + {_offset_sql(periods, fe)}"}
+    business = f"{days.opened('df', 'f.fday', 'f.fe')} - {days.opened('dc', 'f.cday', 'f.ce')}"
+    bm = f"CAST(FLOOR(({business} + {US_CENTIMINUTE // 2}) / {US_CENTIMINUTE}.0) AS INTEGER)"
+    if d.name != "postgresql":
+        bm = f"(({business}) + {US_CENTIMINUTE // 2}) / {US_CENTIMINUTE}"
+    lead = """l.request_count, l.attempts, l.source, l.utm_source, l.utm_campaign,
+               CASE WHEN l.reached THEN 1 ELSE 0 END AS reached,
+               CASE WHEN l.state = 'booked' OR ap.lead_id IS NOT NULL THEN 1 ELSE 0 END AS booked,
+               COALESCE(ap.attended, 0) AS attended"""
+    source = """leads l
+        LEFT JOIN (SELECT lead_id, MAX(CASE WHEN status = 'attended' THEN 1 ELSE 0 END) AS attended
+                   FROM appointments GROUP BY lead_id) ap ON ap.lead_id = l.id"""
+    if d.name == "postgresql":
+        return f"""
+            SELECT {lead}, f.cday, f.hour, CASE WHEN f.fe IS NULL THEN NULL ELSE {bm} END AS bm
+            FROM {source}
+            CROSS JOIN LATERAL (VALUES ({ce}, {fe})) e(ce, fe)
+            CROSS JOIN LATERAL (VALUES ({local['cle'].replace(ce, 'e.ce')}, {local['fle'].replace(fe, 'e.fe')})) t(cle, fle)
+            CROSS JOIN LATERAL (VALUES (e.ce, e.fe, t.cle / {US_DAY}, t.fle / {US_DAY},
+                                        t.cle % {US_DAY} / {US_HOUR})) f(ce, fe, cday, fday, hour)
+            WHERE {LEAD_FILTER}"""
+    inner = f"""
+        SELECT {lead}, {ce} AS ce, {local['cle']} AS cle, {fe} AS fe, {local['fle']} AS fle
+        FROM {source}
+        WHERE {LEAD_FILTER}"""
+    return f"""
+        SELECT f.request_count, f.attempts, f.source, f.utm_source, f.utm_campaign,
+               f.reached, f.booked, f.attended, f.cday, f.hour,
+               CASE WHEN f.fe IS NULL THEN NULL ELSE {bm} END AS bm
+        FROM (SELECT i.*, i.cle / {US_DAY} AS cday, i.fle / {US_DAY} AS fday, i.cle % {US_DAY} / {US_HOUR} AS hour
+              FROM ({inner}) i {d.fence()}) f
+        {days.joins({'dc': 'f.cday', 'df': 'f.fday'})}"""
+
+
+def lead_figures_sql(d: Dialect, days: ReportDays, periods: list[tuple[int, int]]) -> str:
+    """Every lead figure and the first-call percentiles, from one pass over the leads.
+
+    Each lead is counted three times, under three kinds of key, in one aggregation (on
+    PostgreSQL a parallel one): 1 = (local day, hour), 2 = (source, UTM pair, attempts bucket),
+    3 = business minutes.  That is a few thousand groups whatever the number of leads; every
+    figure is then a sum over the groups of one kind: total, attempts buckets, sources and
+    campaigns from kind 2, days and weekday × hour from kind 1, the first-call figures from
+    kind 3.  The percentiles follow percentile_cont: the value at 0-based position
+    x = q·(n − 1) of the ordered values, interpolated linearly between positions ⌊x⌋ and
+    ⌊x⌋ + 1; the value at position p is the smallest whose running count exceeds p.
+    """
+    facts = _facts_sql(d, days, periods)
+    real = "DOUBLE PRECISION" if d.name == "postgresql" else "REAL"
+    bucket = f"CASE WHEN f.attempts >= {ATTEMPT_BUCKETS - 1} THEN {ATTEMPT_BUCKETS - 1} ELSE f.attempts END"
+
+    def when(kinds: str, expr: str) -> str:
+        return f"CASE WHEN k.kind IN ({kinds}) THEN {expr} END"
+
+    if d.name == "postgresql":  # one hashed pass, three grouping sets
+        fine = f"""
+            SELECT CASE WHEN GROUPING(cday) = 0 THEN 1 WHEN GROUPING(source) = 0 THEN 2 ELSE 3 END AS kind,
+                   cday, hour, source, utm_source, utm_campaign, bucket, bm,
+                   COUNT(*) AS leads, SUM(request_count) AS requests, SUM(reached) AS reached,
+                   SUM(booked) AS booked, SUM(attended) AS attended, SUM(attempts) AS attempts
+            FROM (SELECT f.*, {bucket} AS bucket FROM ({facts}) f) f
+            GROUP BY GROUPING SETS ((cday, hour), (source, utm_source, utm_campaign, bucket), (bm))"""
+    else:  # no GROUPING SETS: each lead thrice, once per kind of key
+        fine = f"""
+            SELECT k.kind, {when('1', 'f.cday')} AS cday, {when('1', 'f.hour')} AS hour,
+                   {when('2', 'f.source')} AS source, {when('2', 'f.utm_source')} AS utm_source,
+                   {when('2', 'f.utm_campaign')} AS utm_campaign, {when('2', bucket)} AS bucket,
+                   {when('3', 'f.bm')} AS bm,
+                   COUNT(*) AS leads, SUM({when('1, 2', 'f.request_count')}) AS requests,
+                   SUM({when('1, 2', 'f.reached')}) AS reached, SUM({when('1, 2', 'f.booked')}) AS booked,
+                   SUM({when('1, 2', 'f.attended')}) AS attended, SUM({when('2', 'f.attempts')}) AS attempts
+            FROM ({facts}) f CROSS JOIN (SELECT 1 AS kind UNION ALL SELECT 2 UNION ALL SELECT 3) k
+            GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"""
+    counts = "SUM(leads), SUM(requests), SUM(reached), SUM(booked), SUM(attended)"
+    nulls = "NULL, NULL, NULL, NULL"
+    named = ", ".join(f"SUM({c}) AS {c}" for c in ("leads", "requests", "reached", "booked", "attended"))
+    interpolated = "v0 + (COALESCE(v1, v0) - v0) * (x - lo)"
+    value = f"CAST(bm AS {real}) / 100"
+    # ⌊x⌋ (x >= 0): PostgreSQL's cast rounds, SQLite's truncates.
+    lo = "CAST(FLOOR(p.x) AS INTEGER)" if d.name == "postgresql" else "CAST(p.x AS INTEGER)"
+    return f"""
+        WITH {days.cte()}m AS MATERIALIZED ({fine}),
+        r AS (SELECT {value} AS v, SUM(leads) OVER (ORDER BY bm) AS upto FROM m WHERE kind = 3 AND bm IS NOT NULL),
+        p AS (SELECT q.q, CAST(n.n - 1 AS {real}) * q.q AS x
+              FROM (SELECT CAST(0.5 AS {real}) AS q UNION ALL SELECT CAST(0.9 AS {real})) q,
+                   (SELECT SUM(leads) AS n FROM m WHERE kind = 3 AND bm IS NOT NULL) n
+              WHERE n.n > 0),
+        v AS (SELECT p.q, p.x, {lo} AS lo, MIN(CASE WHEN r.upto > {lo} THEN r.v END) AS v0,
+                     MIN(CASE WHEN r.upto > {lo} + 1 THEN r.v END) AS v1
+              FROM p, r GROUP BY p.q, p.x)
+        SELECT 'total' AS kind, CAST(NULL AS INTEGER) AS n1, CAST(NULL AS INTEGER) AS n2,
+               CAST(NULL AS VARCHAR) AS t1, CAST(NULL AS VARCHAR) AS t2, {named},
+               SUM(attempts) AS attempts, CAST(NULL AS {real}) AS p50, CAST(NULL AS {real}) AS p90
+        FROM m WHERE kind = 2
+        UNION ALL
+        SELECT 'bucket', bucket, NULL, NULL, NULL, SUM(leads), {nulls}, NULL, NULL, NULL FROM m WHERE kind = 2
+        GROUP BY bucket
+        UNION ALL
+        SELECT 'source', NULL, NULL, source, NULL, {counts}, NULL, NULL, NULL FROM m WHERE kind = 2 GROUP BY source
+        UNION ALL
+        SELECT 'campaign', NULL, NULL, utm_source, utm_campaign, {counts}, NULL, NULL, NULL FROM m WHERE kind = 2
+        GROUP BY utm_source, utm_campaign
+        UNION ALL
+        SELECT 'day', cday, NULL, NULL, NULL, {counts}, NULL, NULL, NULL FROM m WHERE kind = 1 GROUP BY cday
+        UNION ALL
+        SELECT 'heat', (cday + 3) % 7, hour, NULL, NULL, SUM(leads), {nulls}, NULL, NULL, NULL FROM m WHERE kind = 1
+        GROUP BY (cday + 3) % 7, hour
+        UNION ALL
+        SELECT 'first_call', NULL, NULL, NULL, NULL, SUM(CASE WHEN bm IS NOT NULL THEN leads END),
+               SUM(CASE WHEN bm <= :sla * 100 THEN leads END), NULL, NULL, NULL, NULL, NULL, NULL
+        FROM m WHERE kind = 3
+        UNION ALL
+        SELECT 'percentiles', NULL, NULL, NULL, NULL, {nulls}, NULL, NULL,
+               MAX(CASE WHEN q = 0.5 THEN {interpolated} END), MAX(CASE WHEN q = 0.9 THEN {interpolated} END)
+        FROM v"""
+
+
+def call_figures_sql() -> str:
+    return f"""
+        WITH g AS MATERIALIZED (
+            SELECT c.operator_id, c.outcome, COUNT(*) AS calls,
+                   SUM(CASE WHEN c.reached THEN 1 ELSE 0 END) AS reached
+            FROM call_attempts c JOIN leads l ON l.id = c.lead_id
+            WHERE {LEAD_FILTER}
+            GROUP BY c.operator_id, c.outcome)
+        SELECT 'operator' AS kind, g.operator_id, u.display_name AS name, NULL AS outcome,
+               SUM(g.calls) AS calls, SUM(g.reached) AS reached,
+               SUM(CASE WHEN g.outcome = 'booked' THEN g.calls ELSE 0 END) AS booked
+        FROM g LEFT JOIN users u ON u.id = g.operator_id
+        GROUP BY g.operator_id, u.display_name
+        UNION ALL
+        SELECT 'outcome', NULL, NULL, g.outcome, SUM(g.calls), SUM(g.reached), NULL
+        FROM g GROUP BY g.outcome"""
