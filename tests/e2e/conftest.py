@@ -214,3 +214,52 @@ def live_server(_live_server, host_site):
     host_site.add("/clinic-en.html", widget_page(_live_server.url, 'data-lang="en"', "Health Clinic"))
     yield _live_server
     forget_cached_versions()
+
+
+# -- the staff side: one operator, signing in through the real login page ----------------------
+
+OPERATOR_PASSWORD = "correct horse battery"
+
+
+def add_operator(username: str = "olga") -> None:
+    """An active operator (call inside the live app's context)."""
+    from werkzeug.security import generate_password_hash
+
+    from leads.models import User
+
+    db.session.add(
+        User(
+            username=username,
+            display_name=username.title(),
+            role="operator",
+            # One PBKDF2 round: these tests are about the pages, not the hash.
+            password_hash=generate_password_hash(OPERATOR_PASSWORD, method="pbkdf2:sha256:1"),
+            active=True,
+        )
+    )
+    db.session.commit()
+
+
+def database_reader(app):
+    """read(fn): fn's result, run in a fresh context of the live app (its own session)."""
+
+    def read(fn):
+        with app.app_context():
+            try:
+                return fn()
+            finally:
+                db.session.remove()
+
+    return read
+
+
+def sign_in(page, desk, username: str = "olga") -> None:
+    """Through the real login page, in English (the language switch's cookie)."""
+    from playwright.sync_api import expect
+
+    page.context.add_cookies([{"name": "lang", "value": "en", "url": desk.url}])
+    page.goto(f"{desk.url}/login?next=/operator/")
+    page.locator("#username").fill(username)
+    page.locator("#password").fill(OPERATOR_PASSWORD)
+    page.locator("form.login-form button[type=submit]").click()
+    expect(page).to_have_url(f"{desk.url}/operator/")

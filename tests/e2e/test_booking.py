@@ -9,13 +9,12 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 from playwright.sync_api import Page, expect
-from werkzeug.security import generate_password_hash
 
 from leads.extensions import db
-from leads.models import Appointment, Doctor, Lead, User
+from leads.models import Appointment, Doctor, Lead
 from tests.conftest import at
-from tests.e2e.test_operator_clicks import PASSWORD, sign_in
-from tests.integration.test_calls import new_lead
+from tests.e2e.conftest import add_operator, database_reader, sign_in
+from tests.factories import new_lead
 
 SCREENSHOTS = os.environ.get("BOOKING_SCREENSHOTS", "")  # a directory, to look at the pages
 
@@ -27,15 +26,7 @@ def desk(live_server):
     """One operator, two doctors and one waiting patient."""
     with time_machine.travel(at("2026-11-23 10:00"), tick=True):
         with live_server.app.app_context():
-            db.session.add(
-                User(
-                    username="olga",
-                    display_name="Olga",
-                    role="operator",
-                    password_hash=generate_password_hash(PASSWORD, method="pbkdf2:sha256:1"),
-                    active=True,
-                )
-            )
+            add_operator("olga")
             db.session.add_all([Doctor(name="Dr Petrova", specialty="Therapist"), Doctor(name="Dr Orlov", specialty="Surgeon")])
             db.session.commit()
             lead_id = new_lead(phone="+79161234567", name="Анна Иванова", created="2026-11-23 09:30")
@@ -45,13 +36,7 @@ def desk(live_server):
             url = live_server.url
             lead = lead_id
 
-            @staticmethod
-            def read(fn):
-                with live_server.app.app_context():
-                    try:
-                        return fn()
-                    finally:
-                        db.session.remove()
+            read = staticmethod(database_reader(live_server.app))
 
         yield Desk
 

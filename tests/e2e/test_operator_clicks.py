@@ -12,16 +12,15 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 from playwright.sync_api import Page, expect
-from werkzeug.security import generate_password_hash
 
 from leads.extensions import db
-from leads.models import CallAttempt, Lead, User
+from leads.models import CallAttempt, Lead
 from tests.conftest import at
-from tests.integration.test_calls import new_lead
+from tests.e2e.conftest import add_operator, database_reader, sign_in
+from tests.factories import new_lead
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser_context_args(locale="en-GB", viewport={"width": 1280, "height": 900})]
 
-PASSWORD = "correct horse battery"
 MAX_CLICKS_FOR_AN_OUTCOME = 3
 
 
@@ -35,16 +34,7 @@ def monday_morning():
 def desk(live_server, monday_morning):
     """The live app with one operator and two waiting patients; returns a reader of its database."""
     with live_server.app.app_context():
-        db.session.add(
-            User(
-                username="olga",
-                display_name="Olga",
-                role="operator",
-                password_hash=generate_password_hash(PASSWORD, method="pbkdf2:sha256:1"),
-                active=True,
-            )
-        )
-        db.session.commit()
+        add_operator("olga")
         first = new_lead(phone="+79161234567", name="Анна Иванова", created="2026-11-23 09:30")
         second = new_lead(phone="+79035550011", name="Пётр Соколов", created="2026-11-23 09:40")
         db.session.remove()
@@ -53,25 +43,9 @@ def desk(live_server, monday_morning):
         url = live_server.url
         leads = (first, second)
 
-        @staticmethod
-        def read(fn):
-            with live_server.app.app_context():
-                try:
-                    return fn()
-                finally:
-                    db.session.remove()
+        read = staticmethod(database_reader(live_server.app))
 
     return Desk
-
-
-def sign_in(page: Page, desk) -> None:
-    """Through the real login page, in English (the language switch's cookie)."""
-    page.context.add_cookies([{"name": "lang", "value": "en", "url": desk.url}])
-    page.goto(f"{desk.url}/login?next=/operator/")
-    page.locator("#username").fill("olga")
-    page.locator("#password").fill(PASSWORD)
-    page.locator("form.login-form button[type=submit]").click()
-    expect(page).to_have_url(f"{desk.url}/operator/")
 
 
 def lead_row(desk, lead_id: int) -> dict:

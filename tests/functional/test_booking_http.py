@@ -18,7 +18,7 @@ from leads.services.appointments import book_appointment
 from leads.services.clinic import forget_closures
 from tests.conftest import at
 from tests.functional.test_operator_desk import MONDAY_10, frozen
-from tests.integration.test_calls import new_lead
+from tests.factories import new_lead
 
 JSON = {"Accept": "application/json"}
 

@@ -13,7 +13,7 @@ from leads.services.clinic import forget_closures
 from tests.conftest import at
 from tests.functional.test_booking_http import add_doctor, appointments_of
 from tests.functional.test_operator_desk import MONDAY_10, frozen
-from tests.integration.test_calls import new_lead
+from tests.factories import new_lead
 
 
 def cell(html: str, doctor_index: int, time_text: str) -> str:

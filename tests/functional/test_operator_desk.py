@@ -13,7 +13,7 @@ from leads.extensions import db
 from leads.models import AuditEntry, Lead
 from leads.services.calls import record_outcome
 from tests.conftest import at, sign_in
-from tests.integration.test_calls import new_lead
+from tests.factories import new_lead
 
 MONDAY_10 = "2026-11-23 10:00"
 

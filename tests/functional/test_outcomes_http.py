@@ -10,7 +10,7 @@ from leads.extensions import db
 from leads.models import CallAttempt, Lead
 from tests.conftest import at
 from tests.functional.test_operator_desk import MONDAY_10, frozen
-from tests.integration.test_calls import new_lead
+from tests.factories import new_lead
 
 JSON = {"Accept": "application/json"}
 

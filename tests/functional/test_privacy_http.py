@@ -11,7 +11,7 @@ from leads.extensions import db
 from leads.models import AuditEntry
 from leads.services.audit import record_audit
 from tests.conftest import at, sign_in, utc
-from tests.integration.test_calls import lead, new_lead
+from tests.factories import lead, new_lead
 
 ANNA = "+79161234567"
 

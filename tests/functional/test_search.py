@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from tests.functional.test_operator_desk import MONDAY_10, frozen
-from tests.integration.test_calls import new_lead
+from tests.factories import new_lead
 
 JSON = {"Accept": "application/json"}
 

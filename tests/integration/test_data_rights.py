@@ -23,7 +23,7 @@ from leads.services.data_rights import (
 from leads.services.leads import open_lead_card
 from leads.services.reports import build_report
 from tests.conftest import at, utc
-from tests.integration.test_calls import lead, new_lead
+from tests.factories import lead, new_lead
 
 ANNA = "+79161234567"
 ANNA_TYPED = "8 (916) 123-45-67"

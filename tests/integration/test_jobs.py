@@ -23,7 +23,7 @@ from leads.services.maintenance import (
     share_overdue_callbacks,
 )
 from tests.conftest import at, utc
-from tests.integration.test_calls import lead, new_lead
+from tests.factories import lead, new_lead
 
 SLA = 15
 GRACE = 15

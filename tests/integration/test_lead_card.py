@@ -14,7 +14,7 @@ from leads.services.calls import record_outcome
 from leads.services.leads import name_pattern, open_lead_card, search_leads
 from leads.services.queue import LeadNotFound
 from tests.conftest import at, utc
-from tests.integration.test_calls import MONDAY_10, new_lead
+from tests.factories import MONDAY_10, new_lead
 
 
 @pytest.fixture

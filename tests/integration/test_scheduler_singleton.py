@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from leads.extensions import db
 from leads.models import Lead
-from tests.integration.test_calls import new_lead
+from tests.factories import new_lead
 
 ROOT = Path(__file__).resolve().parents[2]
 FLASK = Path(sys.executable).with_name("flask")
