@@ -1,0 +1,81 @@
+"""The consent document a request's evidence refers to: rendered once, versioned when it changes."""
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+import sqlalchemy as sa
+from flask import template_rendered
+from jinja2 import ChoiceLoader, FileSystemLoader
+
+from leads import ROOT
+from leads.extensions import db
+from leads.models import ConsentDocument, LeadRequest
+from leads.services.consent import text_sha256
+
+VALID = {"name": "Анна", "phone": "+79161234567", "consent": "y"}
+
+
+def document_on_page(client, lang: str) -> str:
+    """The consent text as /consent shows it in `lang`."""
+    html = client.get(f"/consent?lang={lang}").get_data(as_text=True)
+    return re.search(r'<article class="consent-document">(.*)</article>', html, re.S).group(1)
+
+
+def stored_requests() -> list[tuple[int, str]]:
+    return db.session.execute(
+        sa.select(LeadRequest.consent_version, LeadRequest.consent_sha256).order_by(LeadRequest.id)
+    ).all()
+
+
+def test_an_unchanged_consent_document_is_rendered_once(app, client):
+    rendered = []
+
+    def record(sender, template, context, **extra):
+        rendered.append(template.name)
+
+    with template_rendered.connected_to(record, app):
+        for phone in ("+79161234567", "+79161234568", "+79161234569"):
+            assert client.post("/callback", data={**VALID, "phone": phone}).status_code == 303
+    assert rendered.count("consent/text_ru.html") == 1
+    assert [version for version, _ in stored_requests()] == [1, 1, 1]
+
+
+def test_each_language_keeps_its_own_document(client):
+    for lang in ("en", "ru", "en", "ru"):
+        client.post(f"/callback?lang={lang}", data={**VALID, "phone": f"+7916123456{len(stored_requests())}"})
+    english, russian = document_on_page(client, "en"), document_on_page(client, "ru")
+    assert english != russian
+    assert [sha for _, sha in stored_requests()] == [text_sha256(text) for text in (english, russian) * 2]
+    documents = db.session.execute(sa.select(ConsentDocument.locale, ConsentDocument.version)).all()
+    assert sorted(documents) == [("en", 1), ("ru", 1)]
+
+
+@pytest.fixture
+def editable_consent(app, tmp_path):
+    """The Russian consent document as a file the test can edit, reloaded like in development."""
+    folder = tmp_path / "templates"
+    (folder / "consent").mkdir(parents=True)
+    path = folder / "consent" / "text_ru.html"
+    path.write_text((ROOT / "templates" / "consent" / "text_ru.html").read_text(encoding="utf-8"), encoding="utf-8")
+    app.jinja_loader = ChoiceLoader([FileSystemLoader(str(folder)), FileSystemLoader(str(ROOT / "templates"))])
+    app.jinja_env.auto_reload = True
+    return path
+
+
+def test_an_edited_consent_document_gets_a_new_version(client, editable_consent):
+    client.post("/callback", data=VALID)
+    first_text = document_on_page(client, "ru")
+    edited = editable_consent.read_text(encoding="utf-8") + "<p>Новый пункт.</p>"
+    editable_consent.write_text(edited, encoding="utf-8")
+    later = os.stat(editable_consent).st_mtime + 10
+    os.utime(editable_consent, (later, later))
+
+    client.post("/callback", data={**VALID, "phone": "+79161112233"})
+    second_text = document_on_page(client, "ru")
+
+    assert "Новый пункт." in second_text and "Новый пункт." not in first_text
+    (v1, sha1), (v2, sha2) = stored_requests()
+    assert (v1, v2) == (1, 2)
+    assert (sha1, sha2) == (text_sha256(first_text), text_sha256(second_text))
