@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import sqlalchemy as sa
 from flask import current_app
@@ -169,15 +169,16 @@ def store_request(record: dict[str, Any], *, replay: bool = False, calendar: Cli
 def _store_in_three_statements(
     lead_values: dict[str, Any], request_row: dict[str, Any], event_detail: str, created: datetime
 ) -> None:
-    lead_id, request_count, on_do_not_call = db.session.execute(_UPSERT_LEAD, lead_values).one()
-    db.session.execute(_INSERT_REQUEST, {**request_row, "lead_id": lead_id})
+    """SQLite: the upsert, the request row and the timeline events, back to back."""
+    lead_id, request_count, on_do_not_call = _UPSERT_LEAD.execute(lead_values).one()
+    _INSERT_REQUEST.execute({**request_row, "lead_id": lead_id})
     kind = "repeat_request" if request_count > 1 else "created"
-    events = [{"lead_id": lead_id, "at": created, "kind": kind, "detail": event_detail, "user_id": None}]
+    events = [{"lead_id": lead_id, "at": created, "kind": kind, "detail": event_detail}]
     if on_do_not_call:
         # The number once asked not to be called; the card shows it and the
         # operator decides (anyone can type someone else's number).
         events.append({**events[0], "kind": "on_do_not_call_list", "detail": ""})
-    db.session.execute(_INSERT_EVENT, events)
+    _INSERT_EVENT.execute(events)
 
 
 def _store_in_one_statement(lead_values: dict[str, Any], request_row: dict[str, Any], event_detail: str) -> None:
@@ -186,12 +187,53 @@ def _store_in_one_statement(lead_values: dict[str, Any], request_row: dict[str, 
     db.session.execute(_STORE_ALL_PG, params)
 
 
-_leads = Lead.__table__
-_INSERT_REQUEST = LeadRequest.__table__.insert()
-_INSERT_EVENT = LeadEvent.__table__.insert()
+class _DriverWrite:
+    """A write on SQLite, sent to the driver as written (sqlite3's `:name` parameters).
+
+    SQLAlchemy's way to a statement (cache key, parameters, result types)
+    took a fifth of the intake's store, and on SQLite all of it happens while
+    the request holds the database's one write lock.  The values are
+    converted by the columns' own types (`bind_processor`), as SQLAlchemy
+    converts them; errors are still SQLAlchemy's (IntegrityError,
+    OperationalError), so a database that cannot be written still sends the
+    request to the spool.
+    """
+
+    def __init__(self, sql: str, types: Mapping[str, sa.types.TypeEngine]) -> None:
+        self.sql = sql
+        self.types = types
+        self._processors: dict[str, dict[str, Callable[[Any], Any]]] = {}  # by dialect name
+
+    def _processors_for(self, dialect: sa.Dialect) -> dict[str, Callable[[Any], Any]]:
+        processors = self._processors.get(dialect.name)
+        if processors is None:
+            # The dialect's own type: SQLite's DATETIME writes its own text format.
+            found = {name: type_.dialect_impl(dialect).bind_processor(dialect) for name, type_ in self.types.items()}
+            processors = self._processors[dialect.name] = {name: p for name, p in found.items() if p is not None}
+        return processors
+
+    def execute(self, values: Mapping[str, Any] | list[Mapping[str, Any]]) -> sa.CursorResult:
+        """Execute in the session's transaction with `values`, or once per mapping of a list."""
+        connection = db.session.connection()
+        processors = self._processors_for(connection.dialect)
+
+        def converted(row: Mapping[str, Any]) -> dict[str, Any]:
+            return {name: processors[name](value) if name in processors else value for name, value in row.items()}
+
+        if isinstance(values, list):
+            return connection.exec_driver_sql(self.sql, [converted(row) for row in values])
+        return connection.exec_driver_sql(self.sql, converted(values))
 
 
-def _upsert_lead_sql() -> sa.TextClause:
+def _column_types(table: sa.Table, columns: tuple[str, ...]) -> dict[str, sa.types.TypeEngine]:
+    return {column: table.c[column].type for column in columns}
+
+
+def _insert_sql(table: sa.Table, columns: tuple[str, ...]) -> str:
+    return f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join(f':{c}' for c in columns)})"
+
+
+def _upsert_lead_sql() -> str:
     """INSERT … ON CONFLICT on the open-lead index, the same SQL on both databases.
 
     Written as text because SQLAlchemy 2.0 cannot cache its SQLite
@@ -201,7 +243,7 @@ def _upsert_lead_sql() -> sa.TextClause:
     """
     columns = ", ".join(_LEAD_COLUMNS)
     values = ", ".join(f":{column}" for column in _LEAD_COLUMNS)
-    sql = f"""
+    return f"""
         INSERT INTO leads ({columns}) VALUES ({values})
         ON CONFLICT (phone) WHERE {OPEN_STATES_SQL}
         DO UPDATE SET request_count = leads.request_count + 1,
@@ -213,19 +255,22 @@ def _upsert_lead_sql() -> sa.TextClause:
                   EXISTS (SELECT 1 FROM do_not_call
                           WHERE do_not_call.phone IN (:phone, :do_not_call_key)) AS on_do_not_call
     """
-    typed = [sa.bindparam(column, type_=_leads.c[column].type) for column in _LEAD_COLUMNS]
-    return sa.text(sql).bindparams(*typed).columns(
-        sa.column("id", sa.Integer), sa.column("request_count", sa.Integer), sa.column("on_do_not_call", sa.Boolean)
-    )
 
 
+_leads = Lead.__table__
 _LEAD_COLUMNS = (
     "public_id", "name", "phone", "state", "source", "comment", "preferred_start", "preferred_end", "page_url",
     "referrer", *UTM_KEYS, "request_count", "created_at", "last_request_at", "next_call_at", "sla_due_at",
     "attempts", "reached", "sla_breached", "excluded",
 )  # fmt: skip
-_UPSERT_LEAD = _upsert_lead_sql()
 _REQUEST_COLUMNS = tuple(c.name for c in LeadRequest.__table__.c if c.name not in ("id", "lead_id"))
+_EVENT_COLUMNS = ("lead_id", "at", "kind", "detail")
+_UPSERT_LEAD = _DriverWrite(_upsert_lead_sql(), _column_types(_leads, _LEAD_COLUMNS))
+_INSERT_REQUEST = _DriverWrite(
+    _insert_sql(LeadRequest.__table__, ("lead_id", *_REQUEST_COLUMNS)),
+    _column_types(LeadRequest.__table__, _REQUEST_COLUMNS),
+)
+_INSERT_EVENT = _DriverWrite(_insert_sql(LeadEvent.__table__, _EVENT_COLUMNS), _column_types(LeadEvent.__table__, ("at",)))
 
 
 def _store_all_pg_sql() -> sa.TextClause:
@@ -233,7 +278,7 @@ def _store_all_pg_sql() -> sa.TextClause:
     requests = ", ".join(_REQUEST_COLUMNS)
     request_values = ", ".join(f":r_{column}" for column in _REQUEST_COLUMNS)
     sql = f"""
-        WITH lead AS ({_upsert_lead_sql().element.text}),
+        WITH lead AS ({_upsert_lead_sql()}),
         request AS (
             INSERT INTO lead_requests (lead_id, {requests}) SELECT lead.id, {request_values} FROM lead
         ),
