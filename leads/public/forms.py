@@ -25,20 +25,23 @@ class CallbackForm(FlaskForm):
     phone = TelField(_l("Phone"), render_kw={"autocomplete": "tel", "inputmode": "tel", "maxlength": 40})
     preferred_time = SelectField(_l("When to call"), choices=[], validate_choice=False)
     comment = TextAreaField(_l("Comment (optional)"), render_kw={"maxlength": 500, "rows": 3})
-    consent = BooleanField()
+    # Fields without a visible label get one written out (WTForms' own default,
+    # the title-cased name): otherwise WTForms looks each name up in its
+    # translation catalog every time the form is built, ten lookups a post.
+    consent = BooleanField("Consent")
     marketing_consent = BooleanField(_l("I would like to hear about the clinic's offers (optional)"))
     # A field people never see; bots fill every field they find.
-    website = StringField(render_kw={"autocomplete": "off", "tabindex": "-1"})
+    website = StringField("Website", render_kw={"autocomplete": "off", "tabindex": "-1"})
     # When the form was shown, signed, for the minimum fill time.
-    started = HiddenField()
+    started = HiddenField("Started")
     # Where the request came from, captured silently.
-    page_url = HiddenField()
-    referrer = HiddenField()
-    utm_source = HiddenField()
-    utm_medium = HiddenField()
-    utm_campaign = HiddenField()
-    utm_term = HiddenField()
-    utm_content = HiddenField()
+    page_url = HiddenField("Page Url")
+    referrer = HiddenField("Referrer")
+    utm_source = HiddenField("Utm Source")
+    utm_medium = HiddenField("Utm Medium")
+    utm_campaign = HiddenField("Utm Campaign")
+    utm_term = HiddenField("Utm Term")
+    utm_content = HiddenField("Utm Content")
 
 
 def _serializer() -> URLSafeSerializer:
