@@ -1,6 +1,9 @@
 """The SQL of the manager's report (see leads/services/reports.py for what it computes and why).
 
-Statement builders only: they return SQL text with the parameters :since, :until and :sla.
+Statement builders only.  `lead_cells_sql` and `call_cells_sql` count the leads created in
+[:since, :until) per local day (the cells that report_cells stores); `lead_figures_sql` and
+`call_figures_sql` add up stored cells of the days :day0 … :day1 and, optionally, cells
+computed on the spot for the leads of [:since, :until), into every figure of the page (:sla).
 """
 from __future__ import annotations
 
@@ -40,6 +43,16 @@ LEAD_FILTER = (
     "l.created_at >= :since AND l.created_at < :until "
     "AND NOT l.excluded AND (l.close_reason IS NULL OR l.close_reason <> 'spam')"
 )
+
+
+def lead_ids(column: str) -> str:
+    """`column` (a lead id) within :id_lo … :id_hi, the lowest and highest id of the leads of
+    [:since, :until).  Implied by the join to those leads, so the figures do not depend on it;
+    but leads get their ids as they arrive, so the calls and appointments of a few days are
+    one short range of the lead_id indexes, not a scan of every call."""
+    return f"{column} BETWEEN :id_lo AND :id_hi"
+
+
 US_DAY, US_HOUR, US_CENTIMINUTE = 86_400_000_000, 3_600_000_000, 600_000
 
 
@@ -59,12 +72,12 @@ class ReportDays:
         self.d, self.base = d, rows[0][0]
         self.rows = [(n, o * 10**6, c * 10**6, cum * 10**6 - o * 10**6) for n, o, c, cum in rows]
 
-    def cte(self) -> str:
-        """The WITH entry the SQLite form needs (empty on PostgreSQL)."""
+    def with_clause(self) -> str:
+        """The WITH clause the SQLite form needs (empty on PostgreSQL)."""
         if self.d.name == "postgresql":
             return ""
         values = ", ".join(f"({n}, {o}, {c}, {base})" for n, o, c, base in self.rows)
-        return f"days(daynum, opens, closes, base) AS (VALUES {values}), "
+        return f"WITH days(daynum, opens, closes, base) AS (VALUES {values})"
 
     def joins(self, days: dict[str, str]) -> str:
         """LEFT JOINs of the day table as alias -> day-number expression (SQLite only)."""
@@ -113,9 +126,12 @@ def _facts_sql(d: Dialect, days: ReportDays, periods: list[tuple[int, int]]) -> 
                CASE WHEN l.reached THEN 1 ELSE 0 END AS reached,
                CASE WHEN l.state = 'booked' OR ap.lead_id IS NOT NULL THEN 1 ELSE 0 END AS booked,
                COALESCE(ap.attended, 0) AS attended"""
-    source = """leads l
-        LEFT JOIN (SELECT lead_id, MAX(CASE WHEN status = 'attended' THEN 1 ELSE 0 END) AS attended
-                   FROM appointments GROUP BY lead_id) ap ON ap.lead_id = l.id"""
+    # The appointments of the range's leads only: a day's recount must not read every appointment.
+    source = f"""leads l
+        LEFT JOIN (SELECT a.lead_id, MAX(CASE WHEN a.status = 'attended' THEN 1 ELSE 0 END) AS attended
+                   FROM appointments a JOIN leads l ON l.id = a.lead_id
+                   WHERE {LEAD_FILTER} AND {lead_ids('a.lead_id')}
+                   GROUP BY a.lead_id) ap ON ap.lead_id = l.id"""
     if d.name == "postgresql":
         return f"""
             SELECT {lead}, f.cday, f.hour, CASE WHEN f.fe IS NULL THEN NULL ELSE {bm} END AS bm
@@ -139,44 +155,83 @@ def _facts_sql(d: Dialect, days: ReportDays, periods: list[tuple[int, int]]) -> 
         {days.joins({'dc': 'f.cday', 'df': 'f.fday'})}"""
 
 
-def lead_figures_sql(d: Dialect, days: ReportDays, periods: list[tuple[int, int]]) -> str:
-    """Every lead figure and the first-call percentiles, from one pass over the leads.
+CELL_COLUMNS = (
+    "kind", "day", "hour", "source", "utm_source", "utm_campaign", "bucket", "bm",
+    "leads", "requests", "reached", "booked", "attended", "attempts", "operator_id", "outcome", "calls",
+)
+LEAD_KINDS, CALL_KIND = "1, 2, 3", 4
 
-    Each lead is counted three times, under three kinds of key, in one aggregation (on
-    PostgreSQL a parallel one): 1 = (local day, hour), 2 = (source, UTM pair, attempts bucket),
-    3 = business minutes.  That is a few thousand groups whatever the number of leads; every
-    figure is then a sum over the groups of one kind: total, attempts buckets, sources and
-    campaigns from kind 2, days and weekday × hour from kind 1, the first-call figures from
-    kind 3.  The percentiles follow percentile_cont: the value at 0-based position
-    x = q·(n − 1) of the ordered values, interpolated linearly between positions ⌊x⌋ and
-    ⌊x⌋ + 1; the value at position p is the smallest whose running count exceeds p.
+
+def lead_cells_sql(d: Dialect, days: ReportDays, periods: list[tuple[int, int]]) -> str:
+    """The lead cells of every local day of [:since, :until), from one pass over its leads.
+
+    Each lead is counted three times, under three kinds of key, in one aggregation:
+    1 = (day, hour), 2 = (day, source, UTM pair, attempts bucket), 3 = (day, business minutes
+    to the first call).  That is a few hundred groups a day whatever the number of leads;
+    every figure of the report is a sum over the cells of one kind.  The columns are those
+    of CELL_COLUMNS, in that order.
     """
     facts = _facts_sql(d, days, periods)
-    real = "DOUBLE PRECISION" if d.name == "postgresql" else "REAL"
     bucket = f"CASE WHEN f.attempts >= {ATTEMPT_BUCKETS - 1} THEN {ATTEMPT_BUCKETS - 1} ELSE f.attempts END"
+    no_calls = "CAST(NULL AS INTEGER), CAST(NULL AS VARCHAR), CAST(NULL AS INTEGER)"
 
     def when(kinds: str, expr: str) -> str:
         return f"CASE WHEN k.kind IN ({kinds}) THEN {expr} END"
 
     if d.name == "postgresql":  # one hashed pass, three grouping sets
-        fine = f"""
-            SELECT CASE WHEN GROUPING(cday) = 0 THEN 1 WHEN GROUPING(source) = 0 THEN 2 ELSE 3 END AS kind,
-                   cday, hour, source, utm_source, utm_campaign, bucket, bm,
+        return f"""
+            SELECT CASE WHEN GROUPING(hour) = 0 THEN 1 WHEN GROUPING(source) = 0 THEN 2 ELSE 3 END AS kind,
+                   cday AS day, hour, source, utm_source, utm_campaign, bucket, bm,
                    COUNT(*) AS leads, SUM(request_count) AS requests, SUM(reached) AS reached,
-                   SUM(booked) AS booked, SUM(attended) AS attended, SUM(attempts) AS attempts
+                   SUM(booked) AS booked, SUM(attended) AS attended, SUM(attempts) AS attempts, {no_calls}
             FROM (SELECT f.*, {bucket} AS bucket FROM ({facts}) f) f
-            GROUP BY GROUPING SETS ((cday, hour), (source, utm_source, utm_campaign, bucket), (bm))"""
-    else:  # no GROUPING SETS: each lead thrice, once per kind of key
-        fine = f"""
-            SELECT k.kind, {when('1', 'f.cday')} AS cday, {when('1', 'f.hour')} AS hour,
-                   {when('2', 'f.source')} AS source, {when('2', 'f.utm_source')} AS utm_source,
-                   {when('2', 'f.utm_campaign')} AS utm_campaign, {when('2', bucket)} AS bucket,
-                   {when('3', 'f.bm')} AS bm,
-                   COUNT(*) AS leads, SUM({when('1, 2', 'f.request_count')}) AS requests,
-                   SUM({when('1, 2', 'f.reached')}) AS reached, SUM({when('1, 2', 'f.booked')}) AS booked,
-                   SUM({when('1, 2', 'f.attended')}) AS attended, SUM({when('2', 'f.attempts')}) AS attempts
-            FROM ({facts}) f CROSS JOIN (SELECT 1 AS kind UNION ALL SELECT 2 UNION ALL SELECT 3) k
-            GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"""
+            GROUP BY GROUPING SETS ((cday, hour), (cday, source, utm_source, utm_campaign, bucket), (cday, bm))"""
+    # no GROUPING SETS: each lead thrice, once per kind of key
+    return f"""{days.with_clause()}
+        SELECT k.kind, f.cday AS day, {when('1', 'f.hour')} AS hour,
+               {when('2', 'f.source')} AS source, {when('2', 'f.utm_source')} AS utm_source,
+               {when('2', 'f.utm_campaign')} AS utm_campaign, {when('2', bucket)} AS bucket,
+               {when('3', 'f.bm')} AS bm,
+               COUNT(*) AS leads, SUM(f.request_count) AS requests, SUM(f.reached) AS reached,
+               SUM(f.booked) AS booked, SUM(f.attended) AS attended, SUM(f.attempts) AS attempts, {no_calls}
+        FROM ({facts}) f CROSS JOIN (SELECT 1 AS kind UNION ALL SELECT 2 UNION ALL SELECT 3) k
+        GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"""
+
+
+def call_cells_sql(d: Dialect, periods: list[tuple[int, int]]) -> str:
+    """The call cells of every local day of [:since, :until): (day of the lead's arrival,
+    operator, outcome) -> calls and reached calls, for the calls to the leads of those days."""
+    ce = d.micros("l.created_at")
+    day = f"({ce} + {_offset_sql(periods, ce)}) / {US_DAY}"
+    i, t = "CAST(NULL AS INTEGER)", "CAST(NULL AS VARCHAR)"
+    return f"""
+        SELECT {CALL_KIND} AS kind, {day} AS day, {i} AS hour, {t} AS source, {t} AS utm_source,
+               {t} AS utm_campaign, {i} AS bucket, {i} AS bm, {i} AS leads, {i} AS requests,
+               SUM(CASE WHEN c.reached THEN 1 ELSE 0 END) AS reached, {i} AS booked, {i} AS attended,
+               {i} AS attempts, c.operator_id, c.outcome, COUNT(*) AS calls
+        FROM call_attempts c JOIN leads l ON l.id = c.lead_id
+        WHERE {LEAD_FILTER} AND {lead_ids('c.lead_id')}
+        GROUP BY {day}, c.operator_id, c.outcome"""
+
+
+def stored_cells_sql(kinds: str) -> str:
+    """The stored cells of the days :day0 … :day1 of the given kinds."""
+    return f"SELECT {', '.join(CELL_COLUMNS)} FROM report_cells WHERE kind IN ({kinds}) AND day BETWEEN :day0 AND :day1"
+
+
+def lead_figures_sql(d: Dialect, live: str | None) -> str:
+    """Every lead figure and the first-call percentiles, as sums over the cells.
+
+    The cells are the stored ones of :day0 … :day1 and, when `live` (lead_cells_sql) is given,
+    those computed on the spot for [:since, :until).  The
+    percentiles follow percentile_cont: the value at 0-based position x = q·(n − 1) of the
+    ordered values, interpolated linearly between positions ⌊x⌋ and ⌊x⌋ + 1; the value at
+    position p is the smallest whose running count exceeds p.
+    """
+    real = "DOUBLE PRECISION" if d.name == "postgresql" else "REAL"
+    cells = stored_cells_sql(LEAD_KINDS) + (f" UNION ALL SELECT * FROM ({live}) live" if live is not None else "")
+    # Only the day-and-hour cells need their day: the others are added up over the days first.
+    keys = "CASE WHEN kind = 1 THEN day END AS day, hour, source, utm_source, utm_campaign, bucket, bm"
     counts = "SUM(leads), SUM(requests), SUM(reached), SUM(booked), SUM(attended)"
     nulls = "NULL, NULL, NULL, NULL"
     named = ", ".join(f"SUM({c}) AS {c}" for c in ("leads", "requests", "reached", "booked", "attended"))
@@ -185,11 +240,16 @@ def lead_figures_sql(d: Dialect, days: ReportDays, periods: list[tuple[int, int]
     # ⌊x⌋ (x >= 0): PostgreSQL's cast rounds, SQLite's truncates.
     lo = "CAST(FLOOR(p.x) AS INTEGER)" if d.name == "postgresql" else "CAST(p.x AS INTEGER)"
     return f"""
-        WITH {days.cte()}m AS MATERIALIZED ({fine}),
-        r AS (SELECT {value} AS v, SUM(leads) OVER (ORDER BY bm) AS upto FROM m WHERE kind = 3 AND bm IS NOT NULL),
-        p AS (SELECT q.q, CAST(n.n - 1 AS {real}) * q.q AS x
+        WITH m AS MATERIALIZED (
+            SELECT kind, {keys}, SUM(leads) AS leads, SUM(requests) AS requests, SUM(reached) AS reached,
+                   SUM(booked) AS booked, SUM(attended) AS attended, SUM(attempts) AS attempts
+            FROM ({cells}) c
+            GROUP BY 1, 2, 3, 4, 5, 6, 7, 8),
+        b AS MATERIALIZED (SELECT bm, leads FROM m WHERE kind = 3 AND bm IS NOT NULL),
+        r AS (SELECT {value} AS v, SUM(leads) OVER (ORDER BY bm) AS upto FROM b),
+        p AS MATERIALIZED (SELECT q.q, CAST(n.n - 1 AS {real}) * q.q AS x
               FROM (SELECT CAST(0.5 AS {real}) AS q UNION ALL SELECT CAST(0.9 AS {real})) q,
-                   (SELECT SUM(leads) AS n FROM m WHERE kind = 3 AND bm IS NOT NULL) n
+                   (SELECT SUM(leads) AS n FROM b) n
               WHERE n.n > 0),
         v AS (SELECT p.q, p.x, {lo} AS lo, MIN(CASE WHEN r.upto > {lo} THEN r.v END) AS v0,
                      MIN(CASE WHEN r.upto > {lo} + 1 THEN r.v END) AS v1
@@ -207,10 +267,10 @@ def lead_figures_sql(d: Dialect, days: ReportDays, periods: list[tuple[int, int]
         SELECT 'campaign', NULL, NULL, utm_source, utm_campaign, {counts}, NULL, NULL, NULL FROM m WHERE kind = 2
         GROUP BY utm_source, utm_campaign
         UNION ALL
-        SELECT 'day', cday, NULL, NULL, NULL, {counts}, NULL, NULL, NULL FROM m WHERE kind = 1 GROUP BY cday
+        SELECT 'day', day, NULL, NULL, NULL, {counts}, NULL, NULL, NULL FROM m WHERE kind = 1 GROUP BY day
         UNION ALL
-        SELECT 'heat', (cday + 3) % 7, hour, NULL, NULL, SUM(leads), {nulls}, NULL, NULL, NULL FROM m WHERE kind = 1
-        GROUP BY (cday + 3) % 7, hour
+        SELECT 'heat', (day + 3) % 7, hour, NULL, NULL, SUM(leads), {nulls}, NULL, NULL, NULL FROM m WHERE kind = 1
+        GROUP BY (day + 3) % 7, hour
         UNION ALL
         SELECT 'first_call', NULL, NULL, NULL, NULL, SUM(CASE WHEN bm IS NOT NULL THEN leads END),
                SUM(CASE WHEN bm <= :sla * 100 THEN leads END), NULL, NULL, NULL, NULL, NULL, NULL
@@ -221,14 +281,15 @@ def lead_figures_sql(d: Dialect, days: ReportDays, periods: list[tuple[int, int]
         FROM v"""
 
 
-def call_figures_sql() -> str:
+def call_figures_sql(live: str | None) -> str:
+    """Calls by operator and by outcome, as sums over the stored call cells of :day0 … :day1
+    and, when `live` (call_cells_sql) is given, the cells of [:since, :until) computed on the spot."""
+    cells = stored_cells_sql(str(CALL_KIND)) + (f" UNION ALL SELECT * FROM ({live}) live" if live is not None else "")
     return f"""
         WITH g AS MATERIALIZED (
-            SELECT c.operator_id, c.outcome, COUNT(*) AS calls,
-                   SUM(CASE WHEN c.reached THEN 1 ELSE 0 END) AS reached
-            FROM call_attempts c JOIN leads l ON l.id = c.lead_id
-            WHERE {LEAD_FILTER}
-            GROUP BY c.operator_id, c.outcome)
+            SELECT operator_id, outcome, SUM(calls) AS calls, SUM(reached) AS reached
+            FROM ({cells}) c
+            GROUP BY operator_id, outcome)
         SELECT 'operator' AS kind, g.operator_id, u.display_name AS name, NULL AS outcome,
                SUM(g.calls) AS calls, SUM(g.reached) AS reached,
                SUM(CASE WHEN g.outcome = 'booked' THEN g.calls ELSE 0 END) AS booked

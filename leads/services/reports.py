@@ -3,17 +3,19 @@
 A report covers the leads created in a range of clinic dates (from local
 midnight to local midnight, so a zone with DST is handled), leaving out spam
 and test leads (both are `excluded`; spam also has close_reason 'spam').
-Every figure is an SQL aggregate; the page runs two statements whatever the
-range, never one per row, and never loads lead rows into Python:
+Every figure is an SQL aggregate, never computed from lead rows loaded into
+Python:
 
-1. lead figures and first-call percentiles: the leads are scanned once and
-   counted under three kinds of key — (local day, hour), (source, UTM pair,
-   attempts bucket), business minutes — a few thousand groups (PostgreSQL:
-   GROUPING SETS; SQLite: each lead crossed with the three kinds); the funnel,
-   the splits by day, weekday × hour, source and campaign, the attempts
-   buckets, and the median and p90 (percentile_cont's definition, over the
-   counts of each distinct value) are sums over those groups;
-2. call figures by operator and by outcome.
+1. each local day of arrivals is summed up as cells (report_sql.py): its
+   leads counted under three kinds of key — (hour), (source, UTM pair,
+   attempts bucket), business minutes to the first call — and its calls by
+   (operator, outcome); a few hundred rows a day whatever the number of leads;
+2. the cells of ended days are stored once and kept right by triggers
+   (report_cells.py); the days not ended yet (today) are counted on the spot;
+3. two statements add the cells up into every figure: the funnel, the splits
+   by day, weekday × hour, source and campaign, the attempts buckets, the
+   median and p90 (percentile_cont's definition, over the counts of each
+   distinct value), and the calls by operator and by outcome.
 
 Clinic-local time in SQL, the same on both databases, in integer
 microseconds: an instant's local time is its UTC time plus the zone's offset,
@@ -38,13 +40,24 @@ from flask import current_app
 
 from leads.domain.calendar import ClinicCalendar
 from leads.extensions import db
+from leads.models import Lead
 from leads.services.clinic import clinic_calendar, now_utc
-from leads.services.report_sql import ATTEMPT_BUCKETS, Dialect, ReportDays, call_figures_sql, lead_figures_sql
+from leads.services.report_cells import EPOCH_DAY, CellStatements, day_number, insert_cells_sql, refresh
+from leads.services.report_sql import (
+    ATTEMPT_BUCKETS,
+    Dialect,
+    ReportDays,
+    call_cells_sql,
+    call_figures_sql,
+    lead_cells_sql,
+    lead_figures_sql,
+)
 
-EPOCH_DAY = date(1970, 1, 1)  # a Thursday: weekday = (day number + 3) % 7, Monday = 0
 MAX_RANGE_DAYS = 731  # two years, leap day included
 # A first call comes after the lead's day; the business-day table reaches this far past "now".
 DAYS_PAST_NOW = 2
+# The scheduler keeps this many ended days stored: a year's report, and last year's month.
+KEEP_STORED_DAYS = 400
 
 
 class ReportRangeError(ValueError):
@@ -162,17 +175,31 @@ def _business_days(calendar: ClinicCalendar, first: date, last: date) -> list[tu
     return rows
 
 
-def _statements(first: date, last: date, now: datetime) -> tuple[str, str, dict[str, Any]]:
-    """The two statements of a report and their parameters."""
+def _cell_selects(first: date, last: date, now: datetime) -> tuple[str, str, dict[str, Any]]:
+    """The lead-cell and call-cell SELECTs of the days first…last, and their parameters."""
     calendar = clinic_calendar(now)
     since, until = period_bounds(calendar, first, last)
     # First calls happen after arrival, up to now: the tables reach from the range's first day to then.
     horizon = max(last, calendar.local(now).date()) + timedelta(days=DAYS_PAST_NOW)
-    days = ReportDays(d := Dialect(db.session.get_bind().dialect.name), _business_days(calendar, first, horizon))
+    days = ReportDays(d := _dialect(), _business_days(calendar, first, horizon))
     periods = _offset_periods(calendar, since, period_bounds(calendar, horizon, horizon)[1])
-    params = {"since": since.replace(tzinfo=None), "until": until.replace(tzinfo=None),
-              "sla": current_app.config["CALLBACK_SLA_MINUTES"]}
-    return lead_figures_sql(d, days, periods), call_figures_sql(), params
+    params = {"since": since.replace(tzinfo=None), "until": until.replace(tzinfo=None)}
+    ids = db.session.execute(sa.select(sa.func.min(Lead.id), sa.func.max(Lead.id))
+                             .where(Lead.created_at >= since, Lead.created_at < until)).one()
+    params.update(id_lo=ids[0], id_hi=ids[1])
+    return lead_cells_sql(d, days, periods), call_cells_sql(d, periods), params
+
+
+def _dialect() -> Dialect:
+    return Dialect(db.session.get_bind().dialect.name)
+
+
+def _store_cells(now: datetime) -> CellStatements:
+    def statements(first: date, last: date) -> list[tuple[str, dict]]:
+        leads_sql, calls_sql, params = _cell_selects(first, last, now)
+        return [(insert_cells_sql(leads_sql), params), (insert_cells_sql(calls_sql), params)]
+
+    return statements
 
 
 # -- the report ---------------------------------------------------------------------------------
@@ -187,6 +214,17 @@ def _minutes(value: Any) -> float | None:
     return None if value is None else round(float(value), 1)
 
 
+def store_report_cells(now: datetime) -> int:
+    """Bring the stored cells of the last KEEP_STORED_DAYS ended days up to date; commits.
+
+    Returns how many days were counted (changed, or not stored before).
+    """
+    calendar = clinic_calendar(now)
+    yesterday = calendar.local(now).date() - timedelta(days=1)
+    return refresh(yesterday - timedelta(days=KEEP_STORED_DAYS - 1), yesterday, calendar, now,
+                   _store_cells(now)).counted
+
+
 def build_report(first: date, last: date, now: datetime | None = None) -> Report:
     """Every figure for the leads created from `first` to `last` (clinic dates, inclusive).
 
@@ -197,11 +235,19 @@ def build_report(first: date, last: date, now: datetime | None = None) -> Report
     if (last - first).days + 1 > MAX_RANGE_DAYS:
         raise ReportRangeError(f"the range is longer than {MAX_RANGE_DAYS} days")
     now = now or now_utc()
-    lead_sql, call_sql, params = _statements(first, last, now)
-    if db.session.get_bind().dialect.name == "postgresql":
-        # The statements are long (constant arrays, CASEs) and costed high: PostgreSQL's JIT
-        # spent seconds compiling them for a run of about one.  Off for this transaction only.
-        db.session.execute(sa.text("SET LOCAL jit = off"))
+    calendar = clinic_calendar(now)
+    stored_upto = refresh(first, last, calendar, now, _store_cells(now)).stored_upto
+    params: dict[str, Any] = {"sla": current_app.config["CALLBACK_SLA_MINUTES"], "day0": day_number(first),
+                              "day1": day_number(stored_upto) if stored_upto else day_number(first) - 1}
+    live_leads = live_calls = None
+    live_first = stored_upto + timedelta(days=1) if stored_upto else first
+    if live_first <= last:  # the days not ended yet (or all, when nothing could be stored)
+        live_leads, live_calls, live_params = _cell_selects(live_first, last, now)
+        params.update(live_params)
+        if db.session.get_bind().dialect.name == "postgresql":
+            # See report_cells._take_turn: no JIT for these statements.
+            db.session.execute(sa.text("SET LOCAL jit = off"))
+    lead_sql, call_sql = lead_figures_sql(_dialect(), live_leads), call_figures_sql(live_calls)
     sla = params["sla"]
 
     totals, days, heat, sources, campaigns = Counts(), {}, {}, [], []

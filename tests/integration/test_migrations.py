@@ -43,3 +43,30 @@ def test_upgrade_builds_the_models_schema(empty_database_url, tmp_path, monkeypa
             differences = compare_metadata(context, db.metadata)
         db.engine.dispose()
     assert differences == []
+
+
+def _trigger_names(connection: sa.Connection) -> set[str]:
+    if connection.dialect.name == "postgresql":
+        query = "SELECT tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid " \
+                "WHERE NOT t.tgisinternal AND c.relnamespace = current_schema()::regnamespace"
+    else:
+        query = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+    return set(connection.exec_driver_sql(query).scalars())
+
+
+def test_upgrade_installs_the_report_triggers_the_models_do(empty_database_url, database_urls, tmp_path, monkeypatch):
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "instance"))
+    backend = "postgresql" if empty_database_url.startswith("postgresql") else "sqlite"
+    migrated = create_app("testing", {"SQLALCHEMY_DATABASE_URI": empty_database_url})
+    with migrated.app_context():
+        upgrade()
+        with db.engine.connect() as connection:
+            from_migrations = _trigger_names(connection)
+        db.engine.dispose()
+    modelled = create_app("testing", {"SQLALCHEMY_DATABASE_URI": database_urls[backend]})
+    with modelled.app_context():
+        with db.engine.connect() as connection:
+            from_models = _trigger_names(connection)
+        db.engine.dispose()
+    assert from_migrations == from_models
+    assert {"trg_leads_report_write", "trg_leads_report_update"} <= from_models

@@ -1,0 +1,164 @@
+"""The report's stored cells give exactly the figures counted on the spot, after every kind of change.
+
+Data: the hand-counted week of test_reports.py (Mon 23 – Sun 29 November 2026), reported on
+Tuesday 1 December, so every day of the week has ended and is stored by the first report.
+Each test changes something a later report must show, reports again, and compares every
+figure with a report that counts every day on the spot (no stored cells).
+"""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from leads.extensions import db
+from leads.models import Appointment, CallAttempt, Closure, Lead, ReportCell, ReportDirty, ReportSealedDay
+from leads.services import reports
+from leads.services.calls import record_outcome
+from leads.services.clinic import forget_closures
+from leads.services.queue import claim_lead
+from leads.services.report_cells import Refreshed, day_number
+from leads.services.reports import build_report, store_report_cells
+from tests.conftest import at, utc
+from tests.integration.test_reports import MONDAY, NOW, SUNDAY, store_history
+
+NOW_UTC = utc(at(NOW))
+
+
+def counted_on_the_spot(monkeypatch, first=MONDAY, last=SUNDAY, now=NOW_UTC):
+    with monkeypatch.context() as patch:
+        patch.setattr(reports, "refresh", lambda *args, **kwargs: Refreshed(None))
+        return build_report(first, last, now=now)
+
+
+@pytest.fixture
+def ids(app, make_user):
+    return store_history(make_user)
+
+
+@pytest.fixture
+def stored(ids, monkeypatch):
+    """The first report: it stores the week and agrees with counting on the spot."""
+    first = build_report(MONDAY, SUNDAY, now=NOW_UTC)
+    sealed = set(db.session.scalars(sa.select(ReportSealedDay.day)))
+    assert sealed == {day_number(MONDAY + timedelta(days=n)) for n in range(7)}
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ReportCell)) > 0
+    assert first == counted_on_the_spot(monkeypatch)
+    return first
+
+
+def report_again(monkeypatch):
+    again = build_report(MONDAY, SUNDAY, now=NOW_UTC)
+    assert again == counted_on_the_spot(monkeypatch)
+    return again
+
+
+def test_an_outcome_recorded_on_a_stored_day_is_counted(stored, ids, make_user, monkeypatch):
+    operator = make_user("operator", "pavel")
+    record_outcome(ids["L8"], operator.id, "no_answer", now=utc(at("2026-12-01 11:00")))
+
+    again = report_again(monkeypatch)
+    assert again.first_call.called == stored.first_call.called + 1
+    assert again.attempts_total == stored.attempts_total + 1
+    assert "Pavel" in [row.name for row in again.operators]
+
+
+def test_a_visit_marked_attended_is_counted(stored, ids, monkeypatch):
+    visit = db.session.scalar(sa.select(Appointment).where(Appointment.lead_id == ids["L4"]))
+    visit.status = "attended"
+    db.session.commit()
+
+    assert report_again(monkeypatch).totals.attended == stored.totals.attended + 1
+
+
+def test_a_lead_closed_as_spam_leaves_every_figure(stored, ids, monkeypatch):
+    db.session.execute(sa.update(Lead).where(Lead.id == ids["L12"]).values(excluded=True, close_reason="spam"))
+    db.session.commit()
+
+    again = report_again(monkeypatch)
+    assert again.totals.leads == stored.totals.leads - 1
+    assert sum(calls for calls, _ in again.outcomes.values()) == sum(c for c, _ in stored.outcomes.values()) - 1
+
+
+def test_a_repeat_request_on_an_old_lead_is_counted(stored, ids, monkeypatch):
+    db.session.execute(sa.update(Lead).where(Lead.id == ids["L5"]).values(request_count=Lead.request_count + 1))
+    db.session.commit()
+
+    assert report_again(monkeypatch).totals.requests == stored.totals.requests + 1
+
+
+def test_a_lead_stored_late_on_an_ended_day_is_counted(stored, monkeypatch):
+    # A request spooled on Wednesday while the database was down, replayed on Tuesday 1 December.
+    db.session.add(Lead(name="late", phone="+79160009999", created_at=at("2026-11-25 16:00"),
+                        last_request_at=at("2026-11-25 16:00")))
+    db.session.commit()
+
+    again = report_again(monkeypatch)
+    assert again.totals.leads == stored.totals.leads + 1
+    assert again.days[date(2026, 11, 25)].leads == stored.days[date(2026, 11, 25)].leads + 1
+
+
+def test_a_call_deleted_or_changed_is_counted(stored, ids, monkeypatch):
+    calls = db.session.scalars(sa.select(CallAttempt).where(CallAttempt.lead_id == ids["L11"])).all()
+    db.session.delete(calls[0])
+    calls[1].outcome = "busy"
+    db.session.commit()
+
+    again = report_again(monkeypatch)
+    assert again.outcomes["busy"][0] == stored.outcomes.get("busy", (0, 0))[0] + 1
+
+
+def test_a_new_closure_counts_every_stored_day_again(stored, monkeypatch):
+    db.session.add(Closure(day=date(2026, 11, 27), reason="holiday"))
+    db.session.commit()
+    forget_closures()
+
+    again = report_again(monkeypatch)
+    assert (again.first_call.median, again.first_call.p90) == (17.5, 31.5)  # as in test_reports
+    assert again.first_call != stored.first_call
+
+
+def test_a_claim_does_not_make_a_day_count_again(stored, ids, make_user):
+    # Claims come and go all day; they change no figure, so they must not cost a recount.
+    operator = make_user("operator", "pavel")
+    claim_lead(ids["L8"], operator.id, now=utc(at("2026-12-01 11:00")))
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ReportDirty)) == 0
+
+
+def test_today_is_counted_on_the_spot_and_never_stored(ids, monkeypatch):
+    # Reported on Friday 27 at noon: Monday to Thursday are stored, Friday on is counted each time.
+    friday_noon = utc(at("2026-11-27 12:00"))
+    first = build_report(MONDAY, SUNDAY, now=friday_noon)
+    sealed = set(db.session.scalars(sa.select(ReportSealedDay.day)))
+    assert sealed == {day_number(MONDAY + timedelta(days=n)) for n in range(4)}
+    assert first == counted_on_the_spot(monkeypatch, now=friday_noon)
+
+    db.session.add(Lead(name="now", phone="+79160008888", created_at=friday_noon, last_request_at=friday_noon))
+    db.session.commit()
+    assert build_report(MONDAY, SUNDAY, now=friday_noon).totals.leads == first.totals.leads + 1
+
+
+def test_when_cells_cannot_be_stored_the_report_counts_every_day(ids, monkeypatch):
+    def fail(*args, **kwargs):
+        raise sa.exc.OperationalError("INSERT INTO report_cells", {}, Exception("disk full"))
+
+    monkeypatch.setattr(reports, "insert_cells_sql", fail)
+    report = build_report(MONDAY, SUNDAY, now=NOW_UTC)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ReportSealedDay)) == 0
+    assert report == counted_on_the_spot(monkeypatch)
+    assert report.totals.leads == 11
+
+
+def test_the_scheduler_job_counts_only_changed_days_and_a_second_run_nothing(stored, ids, monkeypatch):
+    # Stored by the first report: the week.  The job keeps the last 400 ended days stored, so its
+    # first run counts the other (empty) days once; then only the days whose leads change.
+    store_report_cells(NOW_UTC)
+    assert store_report_cells(NOW_UTC) == 0
+
+    db.session.execute(sa.update(Lead).where(Lead.id.in_([ids["L1"], ids["L3"], ids["L6"]]))
+                       .values(request_count=Lead.request_count + 1))
+    db.session.commit()
+    assert store_report_cells(NOW_UTC) == 2  # L1 and L3 arrived on Monday, L6 on Tuesday
+    assert store_report_cells(NOW_UTC) == 0
+    assert report_again(monkeypatch).totals.requests == stored.totals.requests + 3
