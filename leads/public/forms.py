@@ -1,11 +1,14 @@
 """The request form: rendering, CSRF and the anti-bot fields.
 
 The rules for the fields themselves are in `validation.parse_request`, shared
-with the JSON API; this form only carries them to and from the page.
+with the JSON API; this form only carries them to and from the page.  A post
+is read from its values (`request.form`): the form is built again only to show
+the page again, with messages.
 """
 from __future__ import annotations
 
 import time
+from typing import Any, Mapping
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -53,30 +56,30 @@ def started_token(now: float | None = None) -> str:
     return _serializer().dumps(int(now if now is not None else time.time()))
 
 
-def _shown_at(form: CallbackForm) -> int | None:
+def _shown_at(posted: Mapping[str, Any]) -> int | None:
     """When the form was shown (epoch seconds), or None if the token is missing or forged."""
     try:
-        return int(_serializer().loads(form.started.data or ""))
+        return int(_serializer().loads(posted.get("started") or ""))
     except (BadSignature, TypeError, ValueError):
         return None
 
 
-def form_is_fresh(form: CallbackForm, now: float | None = None) -> bool:
-    """True if the form carries our own start time from the last FORM_MAX_AGE_SECONDS."""
-    shown_at = _shown_at(form)
+def form_is_fresh(posted: Mapping[str, Any], now: float | None = None) -> bool:
+    """True if the posted form carries our own start time from the last FORM_MAX_AGE_SECONDS."""
+    shown_at = _shown_at(posted)
     if shown_at is None:
         return False
     return (now if now is not None else time.time()) - shown_at <= FORM_MAX_AGE_SECONDS
 
 
-def looks_like_a_bot(form: CallbackForm, now: float | None = None) -> bool:
+def looks_like_a_bot(posted: Mapping[str, Any], now: float | None = None) -> bool:
     """True if the honeypot was filled or the form came back faster than a person types."""
-    if (form.website.data or "").strip():
+    if (posted.get("website") or "").strip():
         return True
     min_seconds = current_app.config["MIN_FILL_SECONDS"]
     if min_seconds <= 0:
         return False
-    shown_at = _shown_at(form)
+    shown_at = _shown_at(posted)
     if shown_at is None:
         return True
     return (now if now is not None else time.time()) - shown_at < min_seconds
