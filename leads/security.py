@@ -7,6 +7,11 @@ BASE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'"
 )
+STATIC_HEADERS = [
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "strict-origin-when-cross-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+]
 # The widget's frame: the form, its submission (and its error pages), the thanks page.
 EMBED_ENDPOINTS = {"public.embed", "public.embed_submit"}
 
@@ -20,16 +25,20 @@ def frame_ancestors() -> str:
 
 
 def set_security_headers(response: Response) -> Response:
-    """Add CSP, nosniff, Referrer-Policy and framing rules."""
+    """Add CSP, nosniff, Referrer-Policy and framing rules; a header the view set itself is kept."""
     ancestors = frame_ancestors()
-    response.headers.setdefault("Content-Security-Policy", f"{BASE_CSP}; frame-ancestors {ancestors}")
+    wanted = [("Content-Security-Policy", f"{BASE_CSP}; frame-ancestors {ancestors}")]
     if ancestors == "'none'":
-        response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-    response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        wanted.append(("X-Frame-Options", "DENY"))
+    wanted += STATIC_HEADERS
     if request.is_secure:
-        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        wanted.append(("Strict-Transport-Security", "max-age=31536000"))
+    # One pass over the response's few headers instead of a lookup per header
+    # (Werkzeug's `setdefault` raises and catches a KeyError for each one missing).
+    present = {name.lower() for name in response.headers.keys()}
+    for name, value in wanted:
+        if name.lower() not in present:
+            response.headers.add(name, value)
     return response
 
 
