@@ -9,13 +9,14 @@ the days that have not ended (today) on the spot.
 
 Keeping them right:
 - Triggers (leads/report_triggers.py) append the arrival time of every lead whose figures
-  may have changed to report_dirty; `refresh` first takes those rows and drops the cells of
-  their days, which are then counted again.  A write that commits while a refresh counts is
-  left in report_dirty and handled by the next one.
+  may have changed to report_dirty; `refresh` takes those rows and drops the cells of their
+  days, which are then counted again.
 - Each stored day records the calendar it was counted with (time zone, weekly plan,
   closures, and CELLS_VERSION): a changed calendar drops every day counted with another.
-- Refreshes take turns: a PostgreSQL advisory lock for the transaction; SQLite lets one
-  writer in at a time and `refresh` writes before it reads.
+- PostgreSQL counts inside the writing transaction, refreshes taking turns by an advisory
+  lock; a change committed while it counts keeps its row for the next refresh.  SQLite has
+  one writer for the whole database, so it counts by plain reads first and holds the write
+  lock only to count again the few days changed meanwhile and to write the cells.
 
 Figures are the same whether a day is stored or counted on the spot: tests compare both.
 """
@@ -43,8 +44,8 @@ CELLS_VERSION = 1
 
 # Storing this many days at once refreshes the table's planner statistics.
 ANALYZE_AFTER_DAYS = 28
-# (first day, last day) -> [(INSERT … SELECT statement, parameters)] that count those days.
-CellStatements = Callable[[date, date], list[tuple[str, dict]]]
+# (first day, last day) -> [(SELECT statement, parameters)] that count those days' cells.
+CellSelects = Callable[[date, date], list[tuple[str, dict]]]
 
 
 def day_number(day: date) -> int:
@@ -59,19 +60,18 @@ def calendar_key(calendar: ClinicCalendar) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def insert_cells_sql(select: str) -> str:
-    """INSERT of the cells that `select` (lead_cells_sql or call_cells_sql) yields."""
-    return f"INSERT INTO report_cells ({', '.join(CELL_COLUMNS)}) SELECT * FROM ({select}) cells"
-
-
 def _take_turn() -> None:
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.report_cells'))"))
-        # The counting statements are long (constant arrays, CASEs) and costed high: PostgreSQL's
-        # JIT spent seconds compiling them for a run of about one.  Off for this transaction only;
-        # and memory enough to group a month's leads without sorting them on disk.
-        db.session.execute(sa.text("SET LOCAL jit = off"))
-        db.session.execute(sa.text("SET LOCAL work_mem = '64MB'"))
+    """PostgreSQL: one refresh at a time, and settings for the counting statements."""
+    db.session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.report_cells'))"))
+    # The counting statements are long (constant arrays, CASEs) and costed high: PostgreSQL's
+    # JIT spent seconds compiling them for a run of about one.  Off for this transaction only;
+    # and memory enough to group a month's leads without sorting them on disk.
+    db.session.execute(sa.text("SET LOCAL jit = off"))
+    db.session.execute(sa.text("SET LOCAL work_mem = '64MB'"))
+
+
+def _days_of(calendar: ClinicCalendar, arrivals: list[datetime]) -> set[int]:
+    return {day_number(calendar.local(t).date()) for t in set(arrivals)}
 
 
 def _drop_days(days: set[int]) -> None:
@@ -80,13 +80,30 @@ def _drop_days(days: set[int]) -> None:
         db.session.execute(sa.delete(ReportSealedDay).where(ReportSealedDay.day.in_(days)))
 
 
-def _drop_changed(calendar: ClinicCalendar, key: str) -> None:
-    """Drop the cells of the days whose leads changed and of the days counted with another calendar."""
-    # A write first: on SQLite it makes this transaction the writer before anything is read.
-    arrivals = db.session.scalars(sa.delete(ReportDirty).returning(ReportDirty.created_at)).all()
-    changed = {day_number(calendar.local(t).date()) for t in set(arrivals)}
-    other = db.session.scalars(sa.select(ReportSealedDay.day).where(ReportSealedDay.calendar_key != key))
-    _drop_days(changed | set(other))
+def _other_calendar_days(key: str) -> set[int]:
+    return set(db.session.scalars(sa.select(ReportSealedDay.day).where(ReportSealedDay.calendar_key != key)))
+
+
+def _stored_days(lo: int, hi: int) -> set[int]:
+    return set(db.session.scalars(sa.select(ReportSealedDay.day).where(ReportSealedDay.day.between(lo, hi))))
+
+
+def _insert_counted(days: list[int], selects: CellSelects) -> None:
+    """Count `days` into report_cells, in the database (INSERT … SELECT)."""
+    columns = ", ".join(CELL_COLUMNS)
+    for a, b in _runs(days):
+        for sql, params in selects(EPOCH_DAY + timedelta(days=a), EPOCH_DAY + timedelta(days=b)):
+            db.session.execute(sa.text(f"INSERT INTO report_cells ({columns}) SELECT * FROM ({sql}) cells"), params)
+
+
+def _seal(days: list[int], key: str, now: datetime) -> None:
+    if days:
+        db.session.execute(sa.insert(ReportSealedDay),
+                           [{"day": n, "calendar_key": key, "sealed_at": now} for n in days])
+    if len(days) >= ANALYZE_AFTER_DAYS:
+        # Fresh statistics, or the planner takes a table just filled for empty and sorts
+        # the cells on disk where a hash would do (measured: 490 ms against 130 ms a year).
+        db.session.execute(sa.text("ANALYZE report_cells"))
 
 
 def _runs(days: list[int]) -> list[tuple[int, int]]:
@@ -111,32 +128,75 @@ class Refreshed:
 
 
 def refresh(first: date, last: date, calendar: ClinicCalendar, now: datetime,
-            statements: CellStatements) -> Refreshed:
-    """Store the cells of every ended day of first…last that is not stored yet; commit."""
+            selects: CellSelects) -> Refreshed:
+    """Store the cells of every ended day of first…last that is not stored yet, and count again
+    the stored days whose leads changed (of any range); commit."""
     upto = min(last, calendar.local(now).date() - timedelta(days=1))
     if upto < first:
         return Refreshed(None)
-    key = calendar_key(calendar)
+    key, lo, hi = calendar_key(calendar), day_number(first), day_number(upto)
     try:
-        _take_turn()
-        _drop_changed(calendar, key)
-        lo, hi = day_number(first), day_number(upto)
-        stored = set(db.session.scalars(
-            sa.select(ReportSealedDay.day).where(ReportSealedDay.day.between(lo, hi))))
-        missing = [n for n in range(lo, hi + 1) if n not in stored]
-        for a, b in _runs(missing):
-            for sql, params in statements(EPOCH_DAY + timedelta(days=a), EPOCH_DAY + timedelta(days=b)):
-                db.session.execute(sa.text(sql), params)
-        if missing:
-            db.session.execute(sa.insert(ReportSealedDay),
-                               [{"day": n, "calendar_key": key, "sealed_at": now} for n in missing])
-        if len(missing) >= ANALYZE_AFTER_DAYS:
-            # Fresh statistics, or the planner takes a table just filled for empty and sorts
-            # the cells on disk where a hash would do (measured: 490 ms against 130 ms a year).
-            db.session.execute(sa.text("ANALYZE report_cells"))
-        db.session.commit()
+        if db.session.get_bind().dialect.name == "postgresql":
+            counted = _refresh_in_one_transaction(calendar, key, lo, hi, now, selects)
+        else:
+            counted = _refresh_count_then_write(calendar, key, lo, hi, now, selects)
     except SQLAlchemyError:
         db.session.rollback()
         log.warning("report cells not stored; the report counts every day on the spot", exc_info=True)
         return Refreshed(None)
-    return Refreshed(upto, len(missing))
+    return Refreshed(upto, counted)
+
+
+def _refresh_in_one_transaction(calendar: ClinicCalendar, key: str, lo: int, hi: int, now: datetime,
+                                selects: CellSelects) -> int:
+    """PostgreSQL: readers and writers never wait for each other, so the counting happens in the
+    writing transaction.  The DELETE takes the change rows visible now; a change committed later
+    keeps its row for the next refresh."""
+    _take_turn()
+    arrivals = db.session.scalars(sa.delete(ReportDirty).returning(ReportDirty.created_at)).all()
+    _drop_days(_days_of(calendar, arrivals) | _other_calendar_days(key))
+    stored = _stored_days(lo, hi)
+    missing = [n for n in range(lo, hi + 1) if n not in stored]
+    _insert_counted(missing, selects)
+    _seal(missing, key, now)
+    db.session.commit()
+    return len(missing)
+
+
+def _become_writer(last_seen: int) -> list[datetime]:
+    """SQLite: take the database's write lock (the DELETE is this transaction's first write, so
+    nothing changes under us from here on) and every change row; return the arrival times of
+    the changes written after row `last_seen`, which the counting may have missed."""
+    late = db.session.scalars(sa.delete(ReportDirty).where(ReportDirty.id > last_seen)
+                              .returning(ReportDirty.created_at)).all()
+    db.session.execute(sa.delete(ReportDirty).where(ReportDirty.id <= last_seen))
+    return late
+
+
+def _refresh_count_then_write(calendar: ClinicCalendar, key: str, lo: int, hi: int, now: datetime,
+                              selects: CellSelects) -> int:
+    """SQLite: the writer holds the whole database, and a patient's request must not wait for a
+    year being counted.  So the days are counted by plain reads first; then, as the writer, the
+    changes committed since those reads are taken too, the days they touch counted again there
+    (a few at most), and the counted cells written."""
+    seen = db.session.execute(sa.select(ReportDirty.id, ReportDirty.created_at)).all()
+    last_seen = max((row.id for row in seen), default=0)
+    stale = _days_of(calendar, [row.created_at for row in seen]) | _other_calendar_days(key)
+    stored = _stored_days(lo, hi) - stale
+    missing = [n for n in range(lo, hi + 1) if n not in stored]
+    counted: dict[int, list] = {}
+    for a, b in _runs(missing):
+        for sql, params in selects(EPOCH_DAY + timedelta(days=a), EPOCH_DAY + timedelta(days=b)):
+            for row in db.session.execute(sa.text(sql), params).mappings():
+                counted.setdefault(int(row["day"]), []).append(dict(row))
+    late_days = _days_of(calendar, _become_writer(last_seen))
+    late_in_range = sorted(n for n in late_days if lo <= n <= hi)
+    _drop_days(stale | late_days | set(missing))
+    rows = [row for n in missing if n not in late_days for row in counted.get(n, [])]
+    if rows:
+        db.session.execute(sa.insert(ReportCell), rows)
+    _insert_counted(late_in_range, selects)
+    sealed = sorted(set(missing) | set(late_in_range))
+    _seal(sealed, key, now)
+    db.session.commit()
+    return len(sealed)

@@ -42,7 +42,7 @@ from leads.domain.calendar import ClinicCalendar
 from leads.extensions import db
 from leads.models import Lead
 from leads.services.clinic import clinic_calendar, now_utc
-from leads.services.report_cells import EPOCH_DAY, CellStatements, day_number, insert_cells_sql, refresh
+from leads.services.report_cells import EPOCH_DAY, CellSelects, day_number, refresh
 from leads.services.report_sql import (
     ATTEMPT_BUCKETS,
     Dialect,
@@ -194,12 +194,12 @@ def _dialect() -> Dialect:
     return Dialect(db.session.get_bind().dialect.name)
 
 
-def _store_cells(now: datetime) -> CellStatements:
-    def statements(first: date, last: date) -> list[tuple[str, dict]]:
+def _counting(now: datetime) -> CellSelects:
+    def selects(first: date, last: date) -> list[tuple[str, dict]]:
         leads_sql, calls_sql, params = _cell_selects(first, last, now)
-        return [(insert_cells_sql(leads_sql), params), (insert_cells_sql(calls_sql), params)]
+        return [(leads_sql, params), (calls_sql, params)]
 
-    return statements
+    return selects
 
 
 # -- the report ---------------------------------------------------------------------------------
@@ -222,7 +222,7 @@ def store_report_cells(now: datetime) -> int:
     calendar = clinic_calendar(now)
     yesterday = calendar.local(now).date() - timedelta(days=1)
     return refresh(yesterday - timedelta(days=KEEP_STORED_DAYS - 1), yesterday, calendar, now,
-                   _store_cells(now)).counted
+                   _counting(now)).counted
 
 
 def build_report(first: date, last: date, now: datetime | None = None) -> Report:
@@ -236,7 +236,7 @@ def build_report(first: date, last: date, now: datetime | None = None) -> Report
         raise ReportRangeError(f"the range is longer than {MAX_RANGE_DAYS} days")
     now = now or now_utc()
     calendar = clinic_calendar(now)
-    stored_upto = refresh(first, last, calendar, now, _store_cells(now)).stored_upto
+    stored_upto = refresh(first, last, calendar, now, _counting(now)).stored_upto
     params: dict[str, Any] = {"sla": current_app.config["CALLBACK_SLA_MINUTES"], "day0": day_number(first),
                               "day1": day_number(stored_upto) if stored_upto else day_number(first) - 1}
     live_leads = live_calls = None

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from leads.extensions import db
 from leads.models import Appointment, CallAttempt, Closure, Lead, ReportCell, ReportDirty, ReportSealedDay
-from leads.services import reports
+from leads.services import report_cells, reports
 from leads.services.calls import record_outcome
 from leads.services.clinic import forget_closures
 from leads.services.queue import claim_lead
@@ -143,7 +143,7 @@ def test_when_cells_cannot_be_stored_the_report_counts_every_day(ids, monkeypatc
     def fail(*args, **kwargs):
         raise sa.exc.OperationalError("INSERT INTO report_cells", {}, Exception("disk full"))
 
-    monkeypatch.setattr(reports, "insert_cells_sql", fail)
+    monkeypatch.setattr(report_cells, "_seal", fail)
     report = build_report(MONDAY, SUNDAY, now=NOW_UTC)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ReportSealedDay)) == 0
     assert report == counted_on_the_spot(monkeypatch)
@@ -162,3 +162,24 @@ def test_the_scheduler_job_counts_only_changed_days_and_a_second_run_nothing(sto
     assert store_report_cells(NOW_UTC) == 2  # L1 and L3 arrived on Monday, L6 on Tuesday
     assert store_report_cells(NOW_UTC) == 0
     assert report_again(monkeypatch).totals.requests == stored.totals.requests + 3
+
+
+def test_sqlite_a_change_committed_while_the_days_are_counted_is_counted_too(backend, ids, monkeypatch):
+    # SQLite counts by plain reads, then becomes the writer: a call recorded in between (by
+    # another connection) must not be lost.  PostgreSQL counts inside its writing transaction.
+    if backend != "sqlite":
+        pytest.skip("the count-then-write path is SQLite's")
+    before = counted_on_the_spot(monkeypatch)
+    become_writer = report_cells._become_writer
+
+    def a_repeat_request_in_between(last_seen):
+        with db.engine.begin() as other:
+            other.execute(sa.update(Lead).where(Lead.id == ids["L3"]).values(request_count=Lead.request_count + 1))
+        return become_writer(last_seen)
+
+    monkeypatch.setattr(report_cells, "_become_writer", a_repeat_request_in_between)
+    report = build_report(MONDAY, SUNDAY, now=NOW_UTC)
+    monkeypatch.undo()
+    assert report.totals.requests == before.totals.requests + 1
+    assert report == counted_on_the_spot(monkeypatch)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ReportDirty)) == 0
