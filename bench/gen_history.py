@@ -7,7 +7,8 @@ booked lead (attended, no-show, scheduled or cancelled), 2 % spam, a few
 operators, sources and UTM campaigns.  Leads arrive mostly in opening hours
 and on weekdays, as they would.  Rows go in by PostgreSQL COPY or by SQLite
 executemany in one transaction (never the ORM row by row); the schema is
-created from the models on an empty database; ANALYZE runs at the end.
+created from the models on an empty database, the report triggers added
+after the load; ANALYZE runs at the end.
 
     .venv/bin/python bench/gen_history.py postgresql+psycopg://postgres@127.0.0.1:5432/bench_reports
     .venv/bin/python bench/gen_history.py sqlite:////tmp/bench_reports.sqlite3 --leads 200000
@@ -49,6 +50,19 @@ def weighted(pairs):
     return lambda rnd: rnd.choices(values, weights)[0]
 
 
+def arrivals(n: int, start: datetime, now: datetime, seed: int) -> list[datetime]:
+    """n arrival times in the year from `start`, in order: a lead's id grows with its arrival, as
+    in the app (the reports count on it to read the calls of a few days as one range of ids)."""
+    rnd = random.Random(seed + 1)
+    times = []
+    for _ in range(n):
+        # Moscow 07:00–23:00 mostly (UTC+3), a few at night.
+        hour = rnd.randrange(4, 20) if rnd.random() < 0.95 else rnd.randrange(24)
+        created = start + timedelta(days=rnd.randrange(365), hours=hour, seconds=rnd.randrange(3600))
+        times.append(created - timedelta(days=1) if created >= now else created)
+    return sorted(times)
+
+
 def generate(n: int, now: datetime, seed: int):
     """Yield ("lead" | "call" | "appointment", row) tuples; naive UTC datetimes."""
     rnd = random.Random(seed)
@@ -56,13 +70,7 @@ def generate(n: int, now: datetime, seed: int):
     reached_end, status_of = weighted(REACHED_END), weighted(APPOINTMENT_STATUS)
     start = (now - timedelta(days=365)).replace(tzinfo=None)
     slot = start
-    for lead_id in range(1, n + 1):
-        day = rnd.randrange(365)
-        # Moscow 07:00–23:00 mostly (UTC+3), a few at night.
-        hour = rnd.randrange(4, 20) if rnd.random() < 0.95 else rnd.randrange(24)
-        created = start + timedelta(days=day, hours=hour, seconds=rnd.randrange(3600))
-        if created >= now.replace(tzinfo=None):
-            created -= timedelta(days=1)
+    for lead_id, created in enumerate(arrivals(n, start, now.replace(tzinfo=None), seed), start=1):
         spam = rnd.random() < 0.02
         attempts = 1 if spam else attempts_of(rnd)
         booked = not spam and attempts > 0 and rnd.random() < 0.35
@@ -98,14 +106,22 @@ def generate(n: int, now: datetime, seed: int):
                                   status_of(rnd), at, "")
 
 
-def create_schema(url: str) -> None:
+def _schema(url: str, create: bool) -> None:
+    """create: tables from the models, without the report triggers (a fresh database has no
+    stored report cells to keep right, and a trigger per copied row would slow the load);
+    otherwise: put the triggers back."""
     from leads import create_app
     from leads.extensions import db
+    from leads.report_triggers import create_statements, drop_statements
 
     app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
-        db.drop_all()
-        db.create_all()
+        if create:
+            db.drop_all()
+            db.create_all()
+        with db.engine.begin() as conn:
+            for statement in (drop_statements if create else create_statements)(conn.dialect.name):
+                conn.exec_driver_sql(statement)
         db.engine.dispose()
 
 
@@ -201,10 +217,11 @@ def main(argv=None) -> int:
     if args.url.rstrip("/").endswith(("/test", "/postgres")):
         parser.error("refusing to overwrite the test or postgres database")
     started = time.monotonic()
-    create_schema(args.url)
+    _schema(args.url, create=True)
     print(f"{args.url}: {args.leads:,} leads over the year before {NOW:%Y-%m-%d}")
     loader = load_postgresql if args.url.startswith("postgresql") else load_sqlite
     loader(args.url, args.leads, NOW, args.seed)
+    _schema(args.url, create=False)
     print(f"  done in {time.monotonic() - started:.0f} s")
     return 0
 
