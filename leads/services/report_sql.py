@@ -173,7 +173,7 @@ def lead_cells_sql(d: Dialect, days: ReportDays, periods: list[tuple[int, int]])
     """
     facts = _facts_sql(d, days, periods)
     bucket = f"CASE WHEN f.attempts >= {ATTEMPT_BUCKETS - 1} THEN {ATTEMPT_BUCKETS - 1} ELSE f.attempts END"
-    no_calls = "CAST(NULL AS INTEGER), CAST(NULL AS VARCHAR), CAST(NULL AS INTEGER)"
+    no_calls = "CAST(NULL AS INTEGER) AS operator_id, CAST(NULL AS VARCHAR) AS outcome, CAST(NULL AS INTEGER) AS calls"
 
     def when(kinds: str, expr: str) -> str:
         return f"CASE WHEN k.kind IN ({kinds}) THEN {expr} END"
