@@ -184,7 +184,9 @@ def _cell_selects(first: date, last: date, now: datetime) -> tuple[str, str, dic
     days = ReportDays(d := _dialect(), _business_days(calendar, first, horizon))
     periods = _offset_periods(calendar, since, period_bounds(calendar, horizon, horizon)[1])
     params = {"since": since.replace(tzinfo=None), "until": until.replace(tzinfo=None)}
-    ids = db.session.execute(sa.select(sa.func.min(Lead.id), sa.func.max(Lead.id))
+    # The COUNT keeps the planner from its MIN/MAX shortcut (walk the primary key from one end
+    # until a lead of the range turns up), which took 0.4 s for one day of a 1,000,000-lead year.
+    ids = db.session.execute(sa.select(sa.func.min(Lead.id), sa.func.max(Lead.id), sa.func.count())
                              .where(Lead.created_at >= since, Lead.created_at < until)).one()
     params.update(id_lo=ids[0], id_hi=ids[1])
     return lead_cells_sql(d, days, periods), call_cells_sql(d, periods), params
