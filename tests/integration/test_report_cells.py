@@ -183,3 +183,29 @@ def test_sqlite_a_change_committed_while_the_days_are_counted_is_counted_too(bac
     assert report.totals.requests == before.totals.requests + 1
     assert report == counted_on_the_spot(monkeypatch)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ReportDirty)) == 0
+
+
+def test_managers_reporting_at_once_store_each_day_once(app, ids, monkeypatch):
+    # Four reports at the same moment on a week nobody has stored: one refresh at a time on
+    # PostgreSQL, the last writer's cells on SQLite; never a day's cells twice.
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    barrier = Barrier(4)
+
+    def report(_):
+        with app.app_context():
+            barrier.wait()
+            try:
+                return build_report(MONDAY, SUNDAY, now=NOW_UTC)
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(4) as pool:
+        reports_at_once = list(pool.map(report, range(4)))
+    expected = counted_on_the_spot(monkeypatch)
+    assert all(r == expected for r in reports_at_once)
+    hours = db.session.execute(sa.select(ReportCell.day, ReportCell.hour, sa.func.count())
+                               .where(ReportCell.kind == 1).group_by(ReportCell.day, ReportCell.hour)).all()
+    assert hours and all(count == 1 for _, _, count in hours)
+    assert build_report(MONDAY, SUNDAY, now=NOW_UTC) == expected
