@@ -169,16 +169,23 @@ def store_request(record: dict[str, Any], *, replay: bool = False, calendar: Cli
 def _store_in_three_statements(
     lead_values: dict[str, Any], request_row: dict[str, Any], event_detail: str, created: datetime
 ) -> None:
-    """SQLite: the upsert, the request row and the timeline events, back to back."""
-    lead_id, request_count, on_do_not_call = _UPSERT_LEAD.execute(lead_values).one()
-    _INSERT_REQUEST.execute({**request_row, "lead_id": lead_id})
+    """SQLite: the upsert, the request row and the timeline events, back to back.
+
+    The values are converted before the first write: from it to the commit
+    the request holds SQLite's one write lock.
+    """
+    connection = db.session.connection()
+    lead_params = _UPSERT_LEAD.params(connection.dialect, lead_values)
+    request_params = _INSERT_REQUEST.params(connection.dialect, request_row)
+    lead_id, request_count, on_do_not_call = _UPSERT_LEAD.execute(connection, lead_params).one()
+    _INSERT_REQUEST.execute(connection, {**request_params, "lead_id": lead_id})
     kind = "repeat_request" if request_count > 1 else "created"
     events = [{"lead_id": lead_id, "at": created, "kind": kind, "detail": event_detail}]
     if on_do_not_call:
         # The number once asked not to be called; the card shows it and the
         # operator decides (anyone can type someone else's number).
         events.append({**events[0], "kind": "on_do_not_call_list", "detail": ""})
-    _INSERT_EVENT.execute(events)
+    _INSERT_EVENT.execute(connection, [_INSERT_EVENT.params(connection.dialect, event) for event in events])
 
 
 def _store_in_one_statement(lead_values: dict[str, Any], request_row: dict[str, Any], event_detail: str) -> None:
@@ -204,25 +211,18 @@ class _DriverWrite:
         self.types = types
         self._processors: dict[str, dict[str, Callable[[Any], Any]]] = {}  # by dialect name
 
-    def _processors_for(self, dialect: sa.Dialect) -> dict[str, Callable[[Any], Any]]:
+    def params(self, dialect: sa.Dialect, values: Mapping[str, Any]) -> dict[str, Any]:
+        """`values` as the driver takes them: each converted by its column's type on `dialect`."""
         processors = self._processors.get(dialect.name)
         if processors is None:
             # The dialect's own type: SQLite's DATETIME writes its own text format.
             found = {name: type_.dialect_impl(dialect).bind_processor(dialect) for name, type_ in self.types.items()}
             processors = self._processors[dialect.name] = {name: p for name, p in found.items() if p is not None}
-        return processors
+        return {name: processors[name](value) if name in processors else value for name, value in values.items()}
 
-    def execute(self, values: Mapping[str, Any] | list[Mapping[str, Any]]) -> sa.CursorResult:
-        """Execute in the session's transaction with `values`, or once per mapping of a list."""
-        connection = db.session.connection()
-        processors = self._processors_for(connection.dialect)
-
-        def converted(row: Mapping[str, Any]) -> dict[str, Any]:
-            return {name: processors[name](value) if name in processors else value for name, value in row.items()}
-
-        if isinstance(values, list):
-            return connection.exec_driver_sql(self.sql, [converted(row) for row in values])
-        return connection.exec_driver_sql(self.sql, converted(values))
+    def execute(self, connection: sa.Connection, params: dict[str, Any] | list[dict[str, Any]]) -> sa.CursorResult:
+        """Execute with converted `params` (see `params`), or once per mapping of a list."""
+        return connection.exec_driver_sql(self.sql, params)
 
 
 def _column_types(table: sa.Table, columns: tuple[str, ...]) -> dict[str, sa.types.TypeEngine]:
