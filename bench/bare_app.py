@@ -3,10 +3,11 @@
 It is what "taking a callback request" costs with nothing of the app around
 it: Flask parses a small JSON body, Flask-SQLAlchemy inserts one row into
 `bench_bare` and commits, and a small JSON reply goes back.  It uses the same
-engine settings as the app (`Config.SQLALCHEMY_ENGINE_OPTIONS`) and, on SQLite,
-the app's own connect hook (`leads.db_setup`: WAL, busy_timeout,
-synchronous=NORMAL, foreign keys), so the difference between the two is the
-app's own work, not a different database set-up.
+engine settings as the app (`Config.SQLALCHEMY_ENGINE_OPTIONS` through
+`engine_options`, as create_app() applies them) and, on SQLite, the app's own
+connect hook (`leads.db_setup`: WAL, busy_timeout, synchronous=NORMAL,
+foreign keys), so the difference between the two is the app's own work, not a
+different database set-up.
 
 Run by bench/submit as
     gunicorn --pythonpath bench 'bare_app:create_app()'      (cwd: the project root)
@@ -22,7 +23,7 @@ import sqlalchemy.orm as so
 from flask import Flask, jsonify, request
 from flask_sqlalchemy import SQLAlchemy
 
-from config import Config
+from config import Config, engine_options
 from leads.db_setup import install_sqlite_pragmas
 
 
@@ -47,8 +48,9 @@ class BareRow(db.Model):
 def create_app(database_url: str | None = None) -> Flask:
     """The bare app on `database_url` (default: $BARE_DATABASE_URL)."""
     app = Flask(__name__)
-    app.config["SQLALCHEMY_DATABASE_URI"] = database_url or os.environ["BARE_DATABASE_URL"]
-    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = dict(Config.SQLALCHEMY_ENGINE_OPTIONS)
+    url = database_url or os.environ["BARE_DATABASE_URL"]
+    app.config["SQLALCHEMY_DATABASE_URI"] = url
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(url, Config.SQLALCHEMY_ENGINE_OPTIONS)
     db.init_app(app)
     install_sqlite_pragmas()
 

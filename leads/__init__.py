@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Flask
 
-from config import CONFIGS
+from config import CONFIGS, engine_options
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,6 +37,9 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     app.config.from_object(config_class)
     if overrides:
         app.config.update(overrides)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
+        app.config["SQLALCHEMY_DATABASE_URI"], app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+    )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if name == "development" and not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path) / "secret_key")

@@ -39,6 +39,16 @@ def test_production_cookies_are_secure_and_http_only(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize(
+    ("url", "pinged"),
+    [("sqlite:///desk.sqlite3", False), ("postgresql+psycopg://desk@db.example/desk", True)],
+)
+def test_pooled_connections_are_pinged_only_where_a_server_can_drop_them(tmp_path, monkeypatch, url, pinged):
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
+    app = create_app("production", {"SECRET_KEY": "s" * 32, "SQLALCHEMY_DATABASE_URI": url})
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("pool_pre_ping", False) is pinged
+
+
+@pytest.mark.parametrize(
     ("variable", "value", "setting", "expected"),
     [
         ("CALLBACK_SLA_MINUTES", "20", "CALLBACK_SLA_MINUTES", 20),
