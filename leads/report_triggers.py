@@ -2,7 +2,9 @@
 
 Every write that can change a figure of the manager's report — a lead inserted, deleted,
 or updated in a column the report reads; a call attempt or an appointment written or
-deleted — appends the arrival time of the lead concerned to `report_dirty`.  The report
+deleted; a closure, which changes the business minutes to the first call of the leads
+that arrived before it and were called after it — appends the arrival time of each lead
+concerned to `report_dirty`.  The report
 counts those days again before it reads the cells (leads/services/report_cells.py).
 Triggers, not service code, so that no writer (a service, a bulk job, a hand-run SQL
 statement) can forget; an append-only table, so that a trigger never waits for a report
@@ -19,6 +21,15 @@ REPORT_COLUMNS = (
 )
 CALL_COLUMNS = ("lead_id", "operator_id", "outcome", "reached")
 APPOINTMENT_COLUMNS = ("lead_id", "status")
+
+
+# The leads whose time to the first call may include closure day {d}: arrived before it ended,
+# first called after it began.  A day either side covers every zone's local day in UTC.
+CLOSURE_LEADS = {
+    "sqlite": "SELECT created_at FROM leads WHERE created_at < datetime({d}, '+2 days') "
+              "AND first_attempt_at >= datetime({d}, '-1 days')",
+    "postgresql": "SELECT created_at FROM leads WHERE created_at < {d} + 2 AND first_attempt_at >= {d} - 1",
+}
 
 
 def _sqlite() -> list[str]:
@@ -44,6 +55,15 @@ def _sqlite() -> list[str]:
             f"CREATE TRIGGER IF NOT EXISTS trg_{table}_report_update AFTER UPDATE OF {', '.join(columns)} "
             f"ON {table} BEGIN {lead_of.format('OLD')} {lead_of.format('NEW')} END",
         ]
+    closure_leads = "INSERT INTO report_dirty (created_at) " + CLOSURE_LEADS["sqlite"] + ";"
+    statements += [
+        "CREATE TRIGGER IF NOT EXISTS trg_closures_report_insert AFTER INSERT ON closures BEGIN "
+        f"{closure_leads.format(d='NEW.day')} END",
+        "CREATE TRIGGER IF NOT EXISTS trg_closures_report_delete AFTER DELETE ON closures BEGIN "
+        f"{closure_leads.format(d='OLD.day')} END",
+        "CREATE TRIGGER IF NOT EXISTS trg_closures_report_update AFTER UPDATE OF day ON closures BEGIN "
+        f"{closure_leads.format(d='OLD.day')} {closure_leads.format(d='NEW.day')} END",
+    ]
     return statements
 
 
@@ -70,6 +90,18 @@ def _postgresql() -> list[str]:
             END IF;
             RETURN NULL;
         END $$""",
+        f"""CREATE OR REPLACE FUNCTION report_dirty_closure() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF TG_OP IN ('UPDATE', 'DELETE') THEN
+                INSERT INTO report_dirty (created_at) {CLOSURE_LEADS["postgresql"].format(d="OLD.day")};
+            END IF;
+            IF TG_OP IN ('INSERT', 'UPDATE') THEN
+                INSERT INTO report_dirty (created_at) {CLOSURE_LEADS["postgresql"].format(d="NEW.day")};
+            END IF;
+            RETURN NULL;
+        END $$""",
+        "CREATE OR REPLACE TRIGGER trg_closures_report AFTER INSERT OR DELETE OR UPDATE OF day ON closures "
+        "FOR EACH ROW EXECUTE FUNCTION report_dirty_closure()",
         "CREATE OR REPLACE TRIGGER trg_leads_report_write AFTER INSERT OR DELETE ON leads "
         "FOR EACH ROW EXECUTE FUNCTION report_dirty_lead()",
         f"CREATE OR REPLACE TRIGGER trg_leads_report_update AFTER UPDATE OF {', '.join(REPORT_COLUMNS)} ON leads "
@@ -94,11 +126,14 @@ def drop_statements(dialect: str) -> list[str]:
             "DROP TRIGGER IF EXISTS trg_leads_report_update ON leads",
             "DROP TRIGGER IF EXISTS trg_appointments_report ON appointments",
             "DROP TRIGGER IF EXISTS trg_call_attempts_report ON call_attempts",
+            "DROP TRIGGER IF EXISTS trg_closures_report ON closures",
             "DROP FUNCTION IF EXISTS report_dirty_lead()",
             "DROP FUNCTION IF EXISTS report_dirty_lead_of_row()",
+            "DROP FUNCTION IF EXISTS report_dirty_closure()",
         ]
     names = ["trg_leads_report_write", "trg_leads_report_delete", "trg_leads_report_update"]
-    names += [f"trg_{t}_report_{op}" for t in ("appointments", "call_attempts") for op in ("insert", "delete", "update")]
+    names += [f"trg_{t}_report_{op}" for t in ("appointments", "call_attempts", "closures")
+              for op in ("insert", "delete", "update")]
     return [f"DROP TRIGGER IF EXISTS {name}" for name in names]
 
 

@@ -54,6 +54,13 @@ def forget_closures() -> None:
         _closures_cache.clear()
 
 
+def fresh_calendar(now: datetime) -> ClinicCalendar:
+    """The calendar with the closures in the database now, not this process's cached ones."""
+    since = (now - CLOSURE_LOOKBACK).date()
+    closures = db.session.scalars(sa.select(Closure.day).where(Closure.day >= since))
+    return make_calendar(current_app.config["CLINIC_TIMEZONE"], closures=closures)
+
+
 def clinic_calendar(now: datetime | None = None) -> ClinicCalendar:
     """The calendar with the closures recorded in the database."""
     return make_calendar(current_app.config["CLINIC_TIMEZONE"], closures=_closures(now or now_utc()))

@@ -11,8 +11,12 @@ Keeping them right:
 - Triggers (leads/report_triggers.py) append the arrival time of every lead whose figures
   may have changed to report_dirty; `refresh` takes those rows and drops the cells of their
   days, which are then counted again.
-- Each stored day records the calendar it was counted with (time zone, weekly plan,
-  closures, and CELLS_VERSION): a changed calendar drops every day counted with another.
+- A closure added, moved or removed changes the business minutes of the leads that arrived
+  before it and were first called after it: a trigger on closures marks their days, and the
+  counting reads the closures from the database after taking the marks (each process caches
+  its closures for a minute).
+- Each stored day records the rest of the calendar it was counted with (time zone, weekly
+  plan, and CELLS_VERSION): a change drops every day counted with another.
 - PostgreSQL counts inside the writing transaction, refreshes taking turns by an advisory
   lock; a change committed while it counts keeps its row for the next refresh.  SQLite has
   one writer for the whole database, so it counts by plain reads first and holds the write
@@ -34,18 +38,19 @@ from sqlalchemy.exc import SQLAlchemyError
 from leads.domain.calendar import ClinicCalendar
 from leads.extensions import db
 from leads.models import ReportCell, ReportDirty, ReportSealedDay
+from leads.services.clinic import fresh_calendar
 from leads.services.report_sql import CELL_COLUMNS
 
 log = logging.getLogger(__name__)
 
 EPOCH_DAY = date(1970, 1, 1)  # a Thursday: weekday = (day number + 3) % 7, Monday = 0
 # Bump when the meaning of a stored cell changes: every stored day is counted again.
-CELLS_VERSION = 1
+CELLS_VERSION = 2
 
 # Storing this many days at once refreshes the table's planner statistics.
 ANALYZE_AFTER_DAYS = 28
-# (first day, last day) -> [(SELECT statement, parameters)] that count those days' cells.
-CellSelects = Callable[[date, date], list[tuple[str, dict]]]
+# (first day, last day, calendar) -> [(SELECT statement, parameters)] that count those days' cells.
+CellSelects = Callable[[date, date, ClinicCalendar], list[tuple[str, dict]]]
 
 
 def day_number(day: date) -> int:
@@ -53,10 +58,10 @@ def day_number(day: date) -> int:
 
 
 def calendar_key(calendar: ClinicCalendar) -> str:
-    """What the stored cells depend on besides the data, as a short hash."""
+    """What the stored cells depend on besides the data and the closures, as a short hash."""
     plan = sorted((weekday, opens.isoformat(), closes.isoformat())
                   for weekday, (opens, closes) in calendar.weekly_plan.items())
-    text = repr((CELLS_VERSION, str(calendar.tz), plan, sorted(calendar.closures)))
+    text = repr((CELLS_VERSION, str(calendar.tz), plan))
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -88,11 +93,11 @@ def _stored_days(lo: int, hi: int) -> set[int]:
     return set(db.session.scalars(sa.select(ReportSealedDay.day).where(ReportSealedDay.day.between(lo, hi))))
 
 
-def _insert_counted(days: list[int], selects: CellSelects) -> None:
+def _insert_counted(days: list[int], selects: CellSelects, calendar: ClinicCalendar) -> None:
     """Count `days` into report_cells, in the database (INSERT … SELECT)."""
     columns = ", ".join(CELL_COLUMNS)
     for a, b in _runs(days):
-        for sql, params in selects(EPOCH_DAY + timedelta(days=a), EPOCH_DAY + timedelta(days=b)):
+        for sql, params in selects(EPOCH_DAY + timedelta(days=a), EPOCH_DAY + timedelta(days=b), calendar):
             db.session.execute(sa.text(f"INSERT INTO report_cells ({columns}) SELECT * FROM ({sql}) cells"), params)
 
 
@@ -157,7 +162,7 @@ def _refresh_in_one_transaction(calendar: ClinicCalendar, key: str, lo: int, hi:
     _drop_days(_days_of(calendar, arrivals) | _other_calendar_days(key))
     stored = _stored_days(lo, hi)
     missing = [n for n in range(lo, hi + 1) if n not in stored]
-    _insert_counted(missing, selects)
+    _insert_counted(missing, selects, fresh_calendar(now))
     _seal(missing, key, now)
     db.session.commit()
     return len(missing)
@@ -185,8 +190,9 @@ def _refresh_count_then_write(calendar: ClinicCalendar, key: str, lo: int, hi: i
     stored = _stored_days(lo, hi) - stale
     missing = [n for n in range(lo, hi + 1) if n not in stored]
     counted: dict[int, list] = {}
+    counting = fresh_calendar(now)
     for a, b in _runs(missing):
-        for sql, params in selects(EPOCH_DAY + timedelta(days=a), EPOCH_DAY + timedelta(days=b)):
+        for sql, params in selects(EPOCH_DAY + timedelta(days=a), EPOCH_DAY + timedelta(days=b), counting):
             for row in db.session.execute(sa.text(sql), params).mappings():
                 counted.setdefault(int(row["day"]), []).append(dict(row))
     late_days = _days_of(calendar, _become_writer(last_seen))
@@ -195,7 +201,7 @@ def _refresh_count_then_write(calendar: ClinicCalendar, key: str, lo: int, hi: i
     rows = [row for n in missing if n not in late_days for row in counted.get(n, [])]
     if rows:
         db.session.execute(sa.insert(ReportCell), rows)
-    _insert_counted(late_in_range, selects)
+    _insert_counted(late_in_range, selects, fresh_calendar(now) if late_in_range else counting)
     sealed = sorted(set(missing) | set(late_in_range))
     _seal(sealed, key, now)
     db.session.commit()

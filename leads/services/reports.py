@@ -175,9 +175,9 @@ def _business_days(calendar: ClinicCalendar, first: date, last: date) -> list[tu
     return rows
 
 
-def _cell_selects(first: date, last: date, now: datetime) -> tuple[str, str, dict[str, Any]]:
+def _cell_selects(first: date, last: date, now: datetime,
+                  calendar: ClinicCalendar) -> tuple[str, str, dict[str, Any]]:
     """The lead-cell and call-cell SELECTs of the days first…last, and their parameters."""
-    calendar = clinic_calendar(now)
     since, until = period_bounds(calendar, first, last)
     # First calls happen after arrival, up to now: the tables reach from the range's first day to then.
     horizon = max(last, calendar.local(now).date()) + timedelta(days=DAYS_PAST_NOW)
@@ -197,8 +197,8 @@ def _dialect() -> Dialect:
 
 
 def _counting(now: datetime) -> CellSelects:
-    def selects(first: date, last: date) -> list[tuple[str, dict]]:
-        leads_sql, calls_sql, params = _cell_selects(first, last, now)
+    def selects(first: date, last: date, calendar: ClinicCalendar) -> list[tuple[str, dict]]:
+        leads_sql, calls_sql, params = _cell_selects(first, last, now, calendar)
         return [(leads_sql, params), (calls_sql, params)]
 
     return selects
@@ -244,7 +244,7 @@ def build_report(first: date, last: date, now: datetime | None = None) -> Report
     live_leads = live_calls = None
     live_first = stored_upto + timedelta(days=1) if stored_upto else first
     if live_first <= last:  # the days not ended yet (or all, when nothing could be stored)
-        live_leads, live_calls, live_params = _cell_selects(live_first, last, now)
+        live_leads, live_calls, live_params = _cell_selects(live_first, last, now, calendar)
         params.update(live_params)
         if db.session.get_bind().dialect.name == "postgresql":
             # See report_cells._take_turn: no JIT for these statements.

@@ -109,14 +109,36 @@ def test_a_call_deleted_or_changed_is_counted(stored, ids, monkeypatch):
     assert again.outcomes["busy"][0] == stored.outcomes.get("busy", (0, 0))[0] + 1
 
 
-def test_a_new_closure_counts_every_stored_day_again(stored, monkeypatch):
+def sealed_days() -> dict[int, object]:
+    return dict(db.session.execute(sa.select(ReportSealedDay.day, ReportSealedDay.sealed_at)).all())
+
+
+def test_a_new_closure_counts_again_the_days_of_the_leads_it_falls_between(stored, monkeypatch):
+    # Fri 27 becomes a holiday: it falls between arrival and first call for leads of Thu 26
+    # (L11, L10), Fri 27 (L12, L13) and Sat 28 (L4) only.  Monday's figures cannot change.
+    before = sealed_days()
     db.session.add(Closure(day=date(2026, 11, 27), reason="holiday"))
     db.session.commit()
     forget_closures()
 
+    store_report_cells(utc(at("2026-12-01 12:05")))
+    after = sealed_days()
+    recounted = {day for day in after if after[day] != before.get(day)}
+    assert {day_number(date(2026, 11, d)) for d in (26, 27, 28)} <= recounted
+    assert day_number(MONDAY) not in recounted
     again = report_again(monkeypatch)
     assert (again.first_call.median, again.first_call.p90) == (17.5, 31.5)  # as in test_reports
     assert again.first_call != stored.first_call
+
+
+def test_a_closure_ahead_counts_no_stored_day_again(stored):
+    # Nobody has been called after a closure that has not come yet.
+    db.session.add(Closure(day=date(2026, 12, 31), reason="New Year's Eve"))
+    db.session.commit()
+    assert store_report_cells(NOW_UTC) > 0  # its first run stores the other, empty days once
+    db.session.add(Closure(day=date(2027, 1, 2), reason="holiday"))
+    db.session.commit()
+    assert store_report_cells(NOW_UTC) == 0
 
 
 def test_a_claim_does_not_make_a_day_count_again(stored, ids, make_user):
