@@ -30,7 +30,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Callable
+from typing import Callable, Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
@@ -93,12 +93,18 @@ def _stored_days(lo: int, hi: int) -> set[int]:
     return set(db.session.scalars(sa.select(ReportSealedDay.day).where(ReportSealedDay.day.between(lo, hi))))
 
 
+def _counting_statements(days: list[int], selects: CellSelects,
+                         calendar: ClinicCalendar) -> Iterator[tuple[str, dict]]:
+    """The SELECTs that count the cells of `days`, one set per run of consecutive days."""
+    for a, b in _runs(days):
+        yield from selects(EPOCH_DAY + timedelta(days=a), EPOCH_DAY + timedelta(days=b), calendar)
+
+
 def _insert_counted(days: list[int], selects: CellSelects, calendar: ClinicCalendar) -> None:
     """Count `days` into report_cells, in the database (INSERT … SELECT)."""
     columns = ", ".join(CELL_COLUMNS)
-    for a, b in _runs(days):
-        for sql, params in selects(EPOCH_DAY + timedelta(days=a), EPOCH_DAY + timedelta(days=b), calendar):
-            db.session.execute(sa.text(f"INSERT INTO report_cells ({columns}) SELECT * FROM ({sql}) cells"), params)
+    for sql, params in _counting_statements(days, selects, calendar):
+        db.session.execute(sa.text(f"INSERT INTO report_cells ({columns}) SELECT * FROM ({sql}) cells"), params)
 
 
 def _seal(days: list[int], key: str, now: datetime) -> None:
@@ -191,10 +197,9 @@ def _refresh_count_then_write(calendar: ClinicCalendar, key: str, lo: int, hi: i
     missing = [n for n in range(lo, hi + 1) if n not in stored]
     counted: dict[int, list] = {}
     counting = fresh_calendar(now)
-    for a, b in _runs(missing):
-        for sql, params in selects(EPOCH_DAY + timedelta(days=a), EPOCH_DAY + timedelta(days=b), counting):
-            for row in db.session.execute(sa.text(sql), params).mappings():
-                counted.setdefault(int(row["day"]), []).append(dict(row))
+    for sql, params in _counting_statements(missing, selects, counting):
+        for row in db.session.execute(sa.text(sql), params).mappings():
+            counted.setdefault(int(row["day"]), []).append(dict(row))
     late_days = _days_of(calendar, _become_writer(last_seen))
     late_in_range = sorted(n for n in late_days if lo <= n <= hi)
     _drop_days(stale | late_days | set(missing))
