@@ -47,6 +47,8 @@ EPOCH_DAY = date(1970, 1, 1)  # a Thursday: weekday = (day number + 3) % 7, Mond
 # Bump when the meaning of a stored cell changes: every stored day is counted again.
 CELLS_VERSION = 2
 
+# Days counted and committed together when many are missing.
+WINDOW_DAYS = 31
 # Storing this many days at once refreshes the table's planner statistics.
 ANALYZE_AFTER_DAYS = 28
 # (first day, last day, calendar) -> [(SELECT statement, parameters)] that count those days' cells.
@@ -146,11 +148,16 @@ def refresh(first: date, last: date, calendar: ClinicCalendar, now: datetime,
     if upto < first:
         return Refreshed(None)
     key, lo, hi = calendar_key(calendar), day_number(first), day_number(upto)
+    step = (_refresh_in_one_transaction if db.session.get_bind().dialect.name == "postgresql"
+            else _refresh_count_then_write)
     try:
-        if db.session.get_bind().dialect.name == "postgresql":
-            counted = _refresh_in_one_transaction(calendar, key, lo, hi, now, selects)
-        else:
-            counted = _refresh_count_then_write(calendar, key, lo, hi, now, selects)
+        # A window at a time, each committed: a long range (a year never stored) keeps what it
+        # has counted if it is cut short, and SQLite's write lock is held for a window's cells.
+        counted = step(calendar, key, lo, min(hi, lo + WINDOW_DAYS - 1), now, selects)  # takes every mark
+        for start in range(lo + WINDOW_DAYS, hi + 1, WINDOW_DAYS):
+            end = min(hi, start + WINDOW_DAYS - 1)
+            if len(_stored_days(start, end)) < end - start + 1:
+                counted += step(calendar, key, start, end, now, selects)
     except SQLAlchemyError:
         db.session.rollback()
         log.warning("report cells not stored; the report counts every day on the spot", exc_info=True)

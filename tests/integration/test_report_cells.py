@@ -231,3 +231,25 @@ def test_managers_reporting_at_once_store_each_day_once(app, ids, monkeypatch):
                                .where(ReportCell.kind == 1).group_by(ReportCell.day, ReportCell.hour)).all()
     assert hours and all(count == 1 for _, _, count in hours)
     assert build_report(MONDAY, SUNDAY, now=NOW_UTC) == expected
+
+
+def test_a_long_range_cut_short_keeps_the_windows_it_stored(ids, monkeypatch):
+    # Two months never stored are counted a window at a time; when the second window fails,
+    # the first stays stored and the report still has every figure, counted on the spot.
+    seal, calls = report_cells._seal, []
+
+    def second_fails(days, key, now):
+        calls.append(days)
+        if len(calls) == 2:
+            raise sa.exc.OperationalError("INSERT INTO report_sealed_days", {}, Exception("timeout"))
+        seal(days, key, now)
+
+    first = SUNDAY - timedelta(days=59)
+    monkeypatch.setattr(report_cells, "_seal", second_fails)
+    report = build_report(first, SUNDAY, now=NOW_UTC)
+    monkeypatch.undo()
+    stored = set(db.session.scalars(sa.select(ReportSealedDay.day)))
+    assert stored == {day_number(first) + n for n in range(report_cells.WINDOW_DAYS)}
+    assert report == counted_on_the_spot(monkeypatch, first=first)
+    assert build_report(first, SUNDAY, now=NOW_UTC) == report
+    assert len(set(db.session.scalars(sa.select(ReportSealedDay.day)))) == 60
