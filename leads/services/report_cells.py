@@ -110,9 +110,9 @@ def _insert_counted(days: list[int], selects: CellSelects, calendar: ClinicCalen
 
 
 def _seal(days: list[int], key: str, now: datetime) -> None:
-    if days:
-        db.session.execute(sa.insert(ReportSealedDay),
-                           [{"day": n, "calendar_key": key, "sealed_at": now} for n in days])
+    if not days:
+        return
+    db.session.execute(sa.insert(ReportSealedDay), [{"day": n, "calendar_key": key, "sealed_at": now} for n in days])
     if len(days) >= ANALYZE_AFTER_DAYS:
         # Fresh statistics, or the planner takes a table just filled for empty and sorts
         # the cells on disk where a hash would do (measured: 490 ms against 130 ms a year).
@@ -175,8 +175,9 @@ def _refresh_in_one_transaction(calendar: ClinicCalendar, key: str, lo: int, hi:
     _drop_days(_days_of(calendar, arrivals) | _other_calendar_days(key))
     stored = _stored_days(lo, hi)
     missing = [n for n in range(lo, hi + 1) if n not in stored]
-    _insert_counted(missing, selects, fresh_calendar(now))
-    _seal(missing, key, now)
+    if missing:
+        _insert_counted(missing, selects, fresh_calendar(now))
+        _seal(missing, key, now)
     db.session.commit()
     return len(missing)
 
@@ -203,7 +204,7 @@ def _refresh_count_then_write(calendar: ClinicCalendar, key: str, lo: int, hi: i
     stored = _stored_days(lo, hi) - stale
     missing = [n for n in range(lo, hi + 1) if n not in stored]
     counted: dict[int, list] = {}
-    counting = fresh_calendar(now)
+    counting = fresh_calendar(now) if missing else calendar
     for sql, params in _counting_statements(missing, selects, counting):
         for row in db.session.execute(sa.text(sql), params).mappings():
             counted.setdefault(int(row["day"]), []).append(dict(row))
