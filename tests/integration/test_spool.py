@@ -4,11 +4,12 @@ from __future__ import annotations
 import json
 from contextlib import contextmanager
 
+import pytest
 import sqlalchemy as sa
 
 from leads.extensions import db
 from leads.models import Lead, LeadRequest
-from leads.services.intake import replay_spool, spool
+from leads.services.intake import replay_spool, spool, store_request
 
 VALID = {"name": "Ольга", "phone": "+7 916 765-43-21", "consent": "y"}
 
@@ -114,3 +115,18 @@ def test_health_reports_the_database_and_the_spool(client):
     with database_refuses_writes():
         client.post("/callback", data=VALID)
     assert client.get("/healthz").json == {"database": "ok", "spool": 1}
+
+
+def test_a_write_refused_half_way_leaves_nothing_half_written(client):
+    """The request row is refused after the lead's upsert ran: the lead is as it was, and the
+    refusal is SQLAlchemy's IntegrityError (which replay and the spool rely on), on both databases."""
+    with database_refuses_writes():
+        client.post("/callback", data=VALID)
+    [line] = spool().path.read_text().splitlines()
+    record = json.loads(line)
+    assert store_request(record, replay=True) is True
+    with pytest.raises(sa.exc.IntegrityError):
+        store_request(record)  # not a replay: no look-up first, the unique request id refuses it
+    db.session.rollback()
+    assert count(LeadRequest) == 1
+    assert db.session.scalar(sa.select(Lead.request_count)) == 1
