@@ -152,9 +152,10 @@ def store_request(record: dict[str, Any], *, replay: bool = False, calendar: Cli
         "do_not_call_key": do_not_call_key(record["phone"]),
     }
     event_detail = record["source"] + (" (spooled)" if replay else "")
+    if replay:
+        db.session.rollback()  # the look-up's read transaction: the write is on a connection of its own
     try:
         write_request(lead_values, request_row, event_detail, created)
-        db.session.commit()
     except IntegrityError:
         # Only a replay racing another replay of the same record can get here.
         db.session.rollback()

@@ -12,12 +12,14 @@ so a database that cannot be written still sends the request to the spool.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import psycopg
 
+from leads.db_setup import writer_line
 from leads.extensions import db
 from leads.models import OPEN_STATES_SQL, Lead, LeadEvent, LeadRequest
 
@@ -31,11 +33,13 @@ EVENT_COLUMNS = ("lead_id", "at", "kind", "detail")
 
 
 def write_request(lead_values: dict[str, Any], request_row: dict[str, Any], event_detail: str, created: datetime) -> None:
-    """Write one request: on PostgreSQL committed by itself, on SQLite left for the caller to commit."""
+    """Write and commit one request, on a pooled connection of its own (not the session's)."""
     if db.engine.dialect.name == "postgresql":
-        _write_in_one_statement(lead_values, request_row, event_detail)
-    else:
-        _write_in_three_statements(lead_values, request_row, event_detail, created)
+        with _DriverConnection(db.engine) as connection:
+            _write_in_one_statement(connection, lead_values, request_row, event_detail)
+        return
+    with writer_line.turn(db.engine), _DriverConnection(db.engine) as connection:
+        _write_in_three_statements(connection, lead_values, request_row, event_detail, created)
 
 
 class _DriverWrite:
@@ -56,68 +60,88 @@ class _DriverWrite:
         return {name: processors[name](value) if name in processors else value for name, value in values.items()}
 
 
-class _DriverCursor:
-    """A cursor of `connection`'s driver connection; its errors are raised as SQLAlchemy's."""
+class _DriverConnection:
+    """A driver connection from the engine's pool for one write, committed if it succeeds.
 
-    def __init__(self, connection: sa.Connection) -> None:
-        self._cursor = connection.connection.dbapi_connection.cursor()
-        self._error = connection.dialect.loaded_dbapi.Error
+    On PostgreSQL it runs in autocommit: the intake is one statement, atomic
+    by itself, so there is no BEGIN and no COMMIT to wait for.  Errors are
+    raised as SQLAlchemy's; whatever happens, the connection goes back to the
+    pool as it came (transaction ended, autocommit off).
+    """
 
-    def __enter__(self) -> _DriverCursor:
+    def __init__(self, engine: sa.Engine) -> None:
+        self.dialect = engine.dialect
+        self._error = engine.dialect.loaded_dbapi.Error
+        self._pooled = engine.raw_connection()
+        self._autocommit = self.dialect.name == "postgresql"
+        if self._autocommit:
+            self._pooled.driver_connection.autocommit = True
+
+    def __enter__(self) -> _DriverConnection:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        self._cursor.close()
+    def __exit__(self, exc_type: type[BaseException] | None, *exc_info: object) -> None:
+        try:
+            if exc_type is None and not self._autocommit:
+                with self._as_sqlalchemy_error("COMMIT", None):
+                    self._pooled.commit()
+        finally:
+            if self._autocommit:
+                self._pooled.driver_connection.autocommit = False
+            self._pooled.close()  # back to the pool, which rolls back anything left open
 
     def run(self, write: _DriverWrite, params: dict[str, Any] | list[dict[str, Any]]) -> list[tuple]:
         """Execute `write` with converted `params` (or once per mapping of a list); its rows, if any."""
+        cursor = self._pooled.cursor()
         try:
-            if isinstance(params, list):
-                self._cursor.executemany(write.sql, params)
-                return []
-            self._cursor.execute(write.sql, params)
-            return self._cursor.fetchall() if self._cursor.description else []
+            with self._as_sqlalchemy_error(write.sql, params):
+                if isinstance(params, list):
+                    cursor.executemany(write.sql, params)
+                    return []
+                cursor.execute(write.sql, params)
+                return cursor.fetchall() if cursor.description else []
+        finally:
+            cursor.close()
+
+    @contextmanager
+    def _as_sqlalchemy_error(self, statement: str, params: Any) -> Iterator[None]:
+        try:
+            yield
         except self._error as error:
-            raise sa.exc.DBAPIError.instance(write.sql, params, error, self._error) from error
+            raise sa.exc.DBAPIError.instance(statement, params, error, self._error) from error
 
 
 def _write_in_three_statements(
-    lead_values: dict[str, Any], request_row: dict[str, Any], event_detail: str, created: datetime
+    connection: _DriverConnection,
+    lead_values: dict[str, Any],
+    request_row: dict[str, Any],
+    event_detail: str,
+    created: datetime,
 ) -> None:
     """SQLite: the upsert, the request row and the timeline events, back to back.
 
     The values are converted before the first write: from it to the commit
-    the request holds SQLite's one write lock.  The writes go to the
-    session's own connection (one transaction, committed by the caller).
+    the request holds SQLite's one write lock.
     """
-    connection = db.session.connection()
     lead_params = _UPSERT_LEAD.params(connection.dialect, lead_values)
     request_params = _INSERT_REQUEST.params(connection.dialect, request_row)
     event = _INSERT_EVENT.params(connection.dialect, {"at": created, "kind": "created", "detail": event_detail})
-    with _DriverCursor(connection) as cursor:
-        [(lead_id, request_count, on_do_not_call)] = cursor.run(_UPSERT_LEAD, lead_params)
-        cursor.run(_INSERT_REQUEST, {**request_params, "lead_id": lead_id})
-        events = [{**event, "lead_id": lead_id, "kind": "repeat_request" if request_count > 1 else "created"}]
-        if on_do_not_call:
-            # The number once asked not to be called; the card shows it and the
-            # operator decides (anyone can type someone else's number).
-            events.append({**events[0], "kind": "on_do_not_call_list", "detail": ""})
-        cursor.run(_INSERT_EVENT, events)
+    [(lead_id, request_count, on_do_not_call)] = connection.run(_UPSERT_LEAD, lead_params)
+    connection.run(_INSERT_REQUEST, {**request_params, "lead_id": lead_id})
+    events = [{**event, "lead_id": lead_id, "kind": "repeat_request" if request_count > 1 else "created"}]
+    if on_do_not_call:
+        # The number once asked not to be called; the card shows it and the
+        # operator decides (anyone can type someone else's number).
+        events.append({**events[0], "kind": "on_do_not_call_list", "detail": ""})
+    connection.run(_INSERT_EVENT, events)
 
 
-def _write_in_one_statement(lead_values: dict[str, Any], request_row: dict[str, Any], event_detail: str) -> None:
-    """PostgreSQL: the same three writes as one statement (data-modifying CTEs).
-
-    One statement is atomic by itself: it runs on a connection of its own in
-    autocommit, so the request is one round trip to the server, not three
-    (BEGIN, the statement, COMMIT).
-    """
+def _write_in_one_statement(
+    connection: _DriverConnection, lead_values: dict[str, Any], request_row: dict[str, Any], event_detail: str
+) -> None:
+    """PostgreSQL: the same three writes as one statement (data-modifying CTEs), one round trip."""
     values = {**lead_values, **{f"r_{key}": value for key, value in request_row.items()}, "event_detail": event_detail}
-    with db.engine.connect() as connection:
-        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-        params = _STORE_ALL_PG.params(connection.dialect, values)
-        with _DriverCursor(connection) as cursor:
-            cursor.run(_STORE_ALL_PG, params)
+    connection.run(_STORE_ALL_PG, _STORE_ALL_PG.params(connection.dialect, values))
 
 
 def _column_types(table: sa.Table, columns: tuple[str, ...], prefix: str = "") -> dict[str, sa.types.TypeEngine]:
