@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
+from weakref import WeakKeyDictionary
 
 import sqlalchemy as sa
 from flask import current_app
@@ -23,8 +24,8 @@ from leads.models import Closure
 CLOSURE_LOOKBACK = timedelta(days=400)
 
 _cache_lock = threading.Lock()
-# database URL -> (monotonic time read, closure dates)
-_closures_cache: dict[str, tuple[float, frozenset[date]]] = {}
+# database engine -> time zone -> (monotonic time read, the calendar with those closures)
+_calendar_cache: WeakKeyDictionary[sa.Engine, dict[str, tuple[float, ClinicCalendar]]] = WeakKeyDictionary()
 
 
 def now_utc() -> datetime:
@@ -32,26 +33,10 @@ def now_utc() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _closures(now: datetime) -> frozenset[date]:
-    ttl = current_app.config["CALENDAR_CACHE_SECONDS"]
-    key = str(db.engine.url)
-    if ttl > 0:
-        with _cache_lock:
-            cached = _closures_cache.get(key)
-        if cached is not None and time.monotonic() - cached[0] < ttl:
-            return cached[1]
-    since = (now - CLOSURE_LOOKBACK).date()
-    days = frozenset(db.session.scalars(sa.select(Closure.day).where(Closure.day >= since)))
-    if ttl > 0:
-        with _cache_lock:
-            _closures_cache[key] = (time.monotonic(), days)
-    return days
-
-
 def forget_closures() -> None:
     """Drop this process's cached closures (call after adding or removing one)."""
     with _cache_lock:
-        _closures_cache.clear()
+        _calendar_cache.clear()
 
 
 def fresh_calendar(now: datetime) -> ClinicCalendar:
@@ -62,8 +47,19 @@ def fresh_calendar(now: datetime) -> ClinicCalendar:
 
 
 def clinic_calendar(now: datetime | None = None) -> ClinicCalendar:
-    """The calendar with the closures recorded in the database."""
-    return make_calendar(current_app.config["CLINIC_TIMEZONE"], closures=_closures(now or now_utc()))
+    """The calendar with the closures recorded in the database (kept CALENDAR_CACHE_SECONDS)."""
+    ttl = current_app.config["CALENDAR_CACHE_SECONDS"]
+    engine, tz_name = db.engine, current_app.config["CLINIC_TIMEZONE"]
+    if ttl > 0:
+        with _cache_lock:
+            cached = _calendar_cache.get(engine, {}).get(tz_name)
+        if cached is not None and time.monotonic() - cached[0] < ttl:
+            return cached[1]
+    calendar = fresh_calendar(now or now_utc())
+    if ttl > 0:
+        with _cache_lock:
+            _calendar_cache.setdefault(engine, {})[tz_name] = (time.monotonic(), calendar)
+    return calendar
 
 
 def calendar_or_default(now: datetime | None = None) -> ClinicCalendar:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from weakref import WeakKeyDictionary
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -20,8 +21,10 @@ class ConsentVersion:
     sha256: str
 
 
-# (database, sha256) -> version; a text, once stored, never changes its number.
-_known: dict[tuple[str, str], ConsentVersion] = {}
+# database engine -> text -> version; a text, once stored, never changes its number.
+# Keyed by the text itself: the same string object comes back on every request (its
+# hash is kept by Python), so a known text is found without hashing it with SHA-256.
+_known: WeakKeyDictionary[sa.Engine, dict[str, ConsentVersion]] = WeakKeyDictionary()
 
 
 def text_sha256(body: str) -> str:
@@ -35,10 +38,10 @@ def consent_version(locale: str, body: str) -> ConsentVersion:
     Commits only when a new version is recorded.  Two processes seeing a new
     text at once race on the unique hash; the loser reads the winner's row.
     """
+    known = _known.setdefault(db.engine, {})
+    if body in known:
+        return known[body]
     digest = text_sha256(body)
-    key = (str(db.engine.url), digest)
-    if key in _known:
-        return _known[key]
     for _ in range(3):
         row = db.session.scalar(sa.select(ConsentDocument).where(ConsentDocument.sha256 == digest))
         if row is None:
@@ -53,7 +56,7 @@ def consent_version(locale: str, body: str) -> ConsentVersion:
                 db.session.rollback()
                 continue
         found = ConsentVersion(id=row.id, version=row.version, sha256=row.sha256)
-        _known[key] = found
+        known[body] = found
         return found
     raise RuntimeError("could not record the consent document version")
 
