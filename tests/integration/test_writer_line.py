@@ -78,3 +78,48 @@ def test_in_memory_and_postgresql_databases_have_no_line(tmp_path):
     with line.turn(sa.create_engine("sqlite://")), line.turn(sa.create_engine("sqlite://")):
         pass  # nested turns on in-memory databases: nothing is locked
     assert not list(tmp_path.iterdir())
+
+
+def test_a_writer_gives_up_after_waiting_its_time(tmp_path):
+    """Behind a turn held for long, the wait ends with an OperationalError, not a pile-up."""
+    path = tmp_path / "db.sqlite3"
+    holder_line, waiting_line = WriterLine(), WriterLine(wait_seconds=0.3)  # two descriptors: flock tells them apart
+    with holder_line.turn(_engine(path)):
+        asked = time.monotonic()
+        with pytest.raises(sa.exc.OperationalError, match="no turn to write"):
+            with waiting_line.turn(_engine(path)):
+                pass
+        assert 0.3 <= time.monotonic() - asked < 3
+    with waiting_line.turn(_engine(path)):  # free again: taken at once
+        pass
+
+
+def test_a_request_that_gets_no_turn_is_spooled_and_answered(app, client, backend, monkeypatch):
+    """The database stays busy (another writer keeps the turn): the patient still gets the thanks page."""
+    if backend != "sqlite":
+        pytest.skip("PostgreSQL writers need no turn")
+    from leads.db_setup import writer_line
+    from leads.extensions import db
+    from leads.models import LeadRequest
+    from leads.services.intake import spool
+
+    monkeypatch.setattr(writer_line, "wait_seconds", 0.2)
+    engine = db.engine
+    holding, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with writer_line.turn(engine):
+            holding.set()
+            done.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        holding.wait(5)
+        reply = client.post("/callback", data={"name": "Ольга", "phone": "+7 916 765-43-21", "consent": "y"})
+    finally:
+        done.set()
+        holder.join()
+    assert reply.status_code == 303
+    assert spool().size() == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(LeadRequest)) == 0
