@@ -4,8 +4,10 @@ A callback request is three writes: the lead (an upsert on the partial unique
 index "one open lead per phone"), the request row with its consent evidence,
 and the timeline events.  They are the busiest writes of the product, so they
 go to the driver's cursor as written: SQLAlchemy's way to a statement
-(compiled cache look-up, execution context, result object) cost more than a
-tenth of a request.  The values are still converted by the columns' own
+(compiled cache look-up, execution context, result object) cost about 0.05 ms
+of each request on SQLite, and on PostgreSQL, with the BEGIN and COMMIT round
+trips that autocommit saves, about 0.3 ms of the client's CPU (measured in
+process, of 0.9 and 1.2 ms).  The values are still converted by the columns' own
 types (`bind_processor`), exactly as SQLAlchemy converts them, and the
 driver's errors are raised as SQLAlchemy's (IntegrityError, OperationalError),
 so a database that cannot be written still sends the request to the spool.
@@ -75,7 +77,12 @@ class _DriverConnection:
         self._pooled = engine.raw_connection()
         self._autocommit = self.dialect.name == "postgresql"
         if self._autocommit:
-            self._pooled.driver_connection.autocommit = True
+            try:
+                with self._as_sqlalchemy_error("(autocommit on)", None):
+                    self._pooled.driver_connection.autocommit = True
+            except BaseException:
+                self._pooled.close()
+                raise
 
     def __enter__(self) -> _DriverConnection:
         return self
