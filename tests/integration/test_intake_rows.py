@@ -17,7 +17,7 @@ def raw(sql: str) -> list[tuple]:
 
 def test_sqlite_intake_stores_times_and_flags_as_the_orm_does(app, backend):
     if backend != "sqlite":
-        pytest.skip("PostgreSQL's intake is one SQLAlchemy statement")
+        pytest.skip("PostgreSQL stores native timestamps and booleans: no text format to pin")
     lead_id = new_lead(created="2026-11-23 10:00")  # a whole second: the format must still carry microseconds
     db.session.add(LeadEvent(lead_id=lead_id, at=at("2026-11-23 10:00"), kind="note", detail=""))
     db.session.commit()
