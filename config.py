@@ -65,7 +65,8 @@ class Config:
     # A relative SQLite URL lands in the app's instance/ folder.
     SQLALCHEMY_DATABASE_URI = env_str("DATABASE_URL", "sqlite:///callback_desk.sqlite3")
     # create_app() passes these through engine_options() for the database in use.
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # hide_parameters: a database error's text (logged) never carries a patient's name or phone.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True, "hide_parameters": True}
 
     CLINIC_NAME = env_str("CLINIC_NAME", "Клиника")
     CLINIC_TIMEZONE = env_str("CLINIC_TIMEZONE", "Europe/Moscow")

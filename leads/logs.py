@@ -26,7 +26,7 @@ def redact(text: str) -> str:
 
 
 def install_redaction() -> None:
-    """Make every new log record carry its message with phone numbers masked."""
+    """Make every new log record carry its message and traceback with phone numbers masked."""
     previous = logging.getLogRecordFactory()
     if getattr(previous, "redacts_phones", False):
         return
@@ -40,6 +40,10 @@ def install_redaction() -> None:
         masked = redact(message)
         if masked != message:
             record.msg, record.args = masked, None
+        if record.exc_info and record.exc_info[1] is not None:
+            # The traceback is formatted from this text (handlers keep a record's exc_text):
+            # a database error quotes the key it refused, a phone number included.
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
         return record
 
     factory.redacts_phones = True  # type: ignore[attr-defined]

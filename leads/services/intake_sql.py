@@ -93,8 +93,11 @@ class _DriverConnection:
                 with self._as_sqlalchemy_error("COMMIT", None):
                     self._pooled.commit()
         finally:
-            if self._autocommit:
-                self._pooled.driver_connection.autocommit = False
+            try:
+                if self._autocommit:
+                    self._pooled.driver_connection.autocommit = False
+            except self._error:  # a connection lost on the way: not given back as it is
+                self._pooled.invalidate()
             self._pooled.close()  # back to the pool, which rolls back anything left open
 
     def run(self, write: _DriverWrite, params: dict[str, Any] | list[dict[str, Any]]) -> list[tuple]:
@@ -115,7 +118,7 @@ class _DriverConnection:
         try:
             yield
         except self._error as error:
-            raise sa.exc.DBAPIError.instance(statement, params, error, self._error) from error
+            raise sa.exc.DBAPIError.instance(statement, params, error, self._error, hide_parameters=True) from error
 
 
 def _write_in_three_statements(

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from contextlib import contextmanager
 
 import pytest
@@ -130,3 +131,24 @@ def test_a_write_refused_half_way_leaves_nothing_half_written(client):
     db.session.rollback()
     assert count(LeadRequest) == 1
     assert db.session.scalar(sa.select(Lead.request_count)) == 1
+
+
+def test_a_refused_write_is_logged_without_the_patients_name_or_phone(client, caplog, monkeypatch):
+    """The database's error (statement, parameters, refused key) goes to the log; the patient's data does not."""
+    # Alembic's logging set-up (the migration tests run it) disables the loggers that exist by then.
+    monkeypatch.setattr(logging.getLogger("leads.services.intake"), "disabled", False)
+    client.post("/callback", data={**VALID, "phone": "+7 916 000-00-01"})  # the consent text is known from now on
+    caplog.set_level(logging.ERROR)
+    with database_refuses_writes():
+        assert client.post("/callback", data=VALID).status_code == 303
+    assert "spooled" in caplog.text
+    assert "Traceback" in caplog.text  # the error itself is kept for whoever mends the database
+    assert "Ольга" not in caplog.text
+    assert "765" not in caplog.text and "+7916" not in caplog.text
+
+    # A refused key quoted by PostgreSQL (or SQLite) is masked as well.
+    try:
+        raise RuntimeError('duplicate key value: Key (phone)=(+79167654321) already exists.')
+    except RuntimeError:
+        logging.getLogger("leads.test").exception("write refused")
+    assert "+79167654321" not in caplog.text and "Key (phone)=([phone])" in caplog.text
