@@ -49,14 +49,11 @@ def env_list(name: str, default: str = "") -> list[str]:
 def engine_options(database_url: str, options: Mapping[str, Any], connect_timeout: int = 0) -> dict[str, Any]:
     """The SQLAlchemy engine options for `database_url`.
 
-    `pool_pre_ping` tests each pooled connection before a request uses it,
-    for a server that may have closed it meanwhile.  A SQLite file has no
-    server to lose, and the test query cost about 0.06 ms of every request.
     A server that does not answer is given up after `connect_timeout`
-    seconds (0: the driver's default, which waits for ever).
+    seconds (0: the driver's default, which waits for ever).  (PostgreSQL's
+    pooled connections are tested before use by `leads.db_deadline`, under a
+    deadline, as `pool_pre_ping` would without one.)
     """
-    if database_url.startswith("sqlite"):
-        return {name: value for name, value in options.items() if name != "pool_pre_ping"}
     result = dict(options)
     if connect_timeout and database_url.startswith("postgresql"):
         result["connect_args"] = {"connect_timeout": connect_timeout, **result.get("connect_args", {})}
@@ -71,7 +68,7 @@ class Config:
     SQLALCHEMY_DATABASE_URI = env_str("DATABASE_URL", "sqlite:///callback_desk.sqlite3")
     # create_app() passes these through engine_options() for the database in use.
     # hide_parameters: a database error's text (logged) never carries a patient's name or phone.
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True, "hide_parameters": True}
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"hide_parameters": True}
 
     CLINIC_NAME = env_str("CLINIC_NAME", "Клиника")
     CLINIC_TIMEZONE = env_str("CLINIC_TIMEZONE", "Europe/Moscow")
