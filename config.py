@@ -88,8 +88,9 @@ class Config:
 
     # Anti-abuse
     MIN_FILL_SECONDS = env_int("MIN_FILL_SECONDS", 3)
-    # The form's signed start time must come back with the page's form (the embed's always does).
-    FORM_START_TOKEN_REQUIRED = env_bool("FORM_START_TOKEN_REQUIRED", True)
+    # The page's form must come from this desk's page (Origin/Referer) with its
+    # signed, single-use start token (the embed's form always must).
+    PUBLIC_FORM_CHECKS = env_bool("PUBLIC_FORM_CHECKS", True)
     RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
     RATELIMIT_STORAGE_URI = env_str("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
@@ -97,6 +98,11 @@ class Config:
     RATELIMIT_LOGIN = env_str("RATELIMIT_LOGIN", "20 per minute")
     # Number of proxies in front of the app whose X-Forwarded-For is trusted (0: none).
     TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
+
+    # Where patients reach this desk, e.g. https://desk.clinic.example: the API's
+    # thanks_url and a request's page address are built on it, never on the
+    # request's Host header (unset: addresses relative to the desk).
+    PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "")
 
     # Embedding and the JSON API
     EMBED_ALLOWED_ORIGINS = env_list("EMBED_ALLOWED_ORIGINS")
@@ -137,6 +143,9 @@ class Config:
             raise RuntimeError("SLOT_MINUTES must be between 5 and 240")
         if settings["MIN_FILL_SECONDS"] < 0:
             raise RuntimeError("MIN_FILL_SECONDS must not be negative")
+        base = settings.get("PUBLIC_BASE_URL") or ""
+        if base and not (base.startswith(("https://", "http://")) and base.split("://", 1)[1].strip("/")):
+            raise RuntimeError(f"PUBLIC_BASE_URL must be an http(s) address such as https://desk.clinic.example, got {base!r}")
         try:
             ZoneInfo(settings["CLINIC_TIMEZONE"])
         except (ZoneInfoNotFoundError, ValueError):
@@ -159,7 +168,7 @@ class TestingConfig(Config):
     RATELIMIT_ENABLED = False
     RATELIMIT_STORAGE_URI = "memory://"
     MIN_FILL_SECONDS = 0
-    FORM_START_TOKEN_REQUIRED = False  # tests post the page's form without showing it first
+    PUBLIC_FORM_CHECKS = False  # tests post the page's form without showing it first
     CALENDAR_CACHE_SECONDS = 0  # tests add closures and expect them at once
 
 

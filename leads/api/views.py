@@ -14,7 +14,7 @@ from leads.extensions import csrf, limiter
 from leads.models import new_public_id
 from leads.public.promise_text import describe_promise
 from leads.public.submission import parse, submit
-from leads.public.views import callback_rate_limit
+from leads.public.views import callback_rate_limit, public_url
 from leads.services.clinic import calendar_or_default, now_utc
 from leads.services.intake import Submitted
 
@@ -86,7 +86,7 @@ def _created(submitted: Submitted | None, calendar: ClinicCalendar, now: datetim
             "until": promise.until.isoformat() if promise.until else None,
             "text": describe_promise(promise, calendar.tz, now),
         },
-        "thanks_url": url_for("public.thanks", public_id=public_id, _external=True),
+        "thanks_url": public_url(url_for("public.thanks", public_id=public_id)),
     }
     return jsonify(body), 201
 
