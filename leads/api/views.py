@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from leads.api import bp
 from leads.api.openapi import openapi_document
 from leads.domain.calendar import ClinicCalendar
-from leads.domain.promise import promise_call
+from leads.domain.promise import preferred_windows, promise_call
 from leads.extensions import csrf, limiter
 from leads.models import new_public_id
 from leads.public.promise_text import describe_promise
@@ -93,5 +93,7 @@ def _created(submitted: Submitted | None, calendar: ClinicCalendar, now: datetim
 
 @bp.get("/openapi.json")
 def openapi():
-    """The OpenAPI 3 description of this API."""
-    return jsonify(openapi_document())
+    """The OpenAPI 3 description of this API, with the call windows offered now."""
+    now = now_utc()
+    windows = preferred_windows(calendar_or_default(now), now, days=current_app.config["PREFERRED_WINDOW_DAYS"])
+    return jsonify(openapi_document([start.isoformat() for start, _ in windows]))
