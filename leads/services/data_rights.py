@@ -14,9 +14,7 @@ pseudonym that lets the clinic keep honouring the objection, not a secret.
 """
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -41,6 +39,7 @@ from leads.models import (
 )
 from leads.services.audit import record_audit
 from leads.services.clinic import now_utc
+from leads.spreadsheet import csv_text
 
 OPEN_STATE_VALUES = tuple(sorted(state.value for state in OPEN_STATES))
 ERASED = "[erased]"
@@ -222,26 +221,18 @@ def patient_json(data: dict[str, Any]) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2)
 
 
-def _cell(value: Any) -> str:
-    """A CSV cell that a spreadsheet shows as text, never runs as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def patient_csv(data: dict[str, Any]) -> str:
-    """The export as one long table (section; lead; record; field; value), `;`-separated, with a UTF-8 BOM.
+    """The export as one long table (section; lead; record; field; value), through leads.spreadsheet.
 
     One table for every kind of record, so a spreadsheet opens the whole
     export at once and nothing is lost to differing columns.
     """
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(["section", "lead_id", "record", "field", "value"])
+    rows: list[list[Any]] = [["section", "lead_id", "record", "field", "value"]]
 
     def put(section: str, lead_id: Any, record: Any, fields: dict[str, Any]) -> None:
         for name, value in fields.items():
             if not isinstance(value, (list, dict)):
-                writer.writerow([section, lead_id, record, name, _cell(value)])
+                rows.append([section, lead_id, record, name, value])
 
     for lead in data["leads"]:
         put("lead", lead["id"], lead["id"], lead)
@@ -256,7 +247,7 @@ def patient_csv(data: dict[str, Any]) -> str:
             put("event", lead["id"], number, event)
     if data["do_not_call"]:
         put("do_not_call", data["do_not_call"]["lead_id"], "", data["do_not_call"])
-    return "\ufeff" + out.getvalue()
+    return csv_text(rows)
 
 
 # -- erasing ---------------------------------------------------------------------------------
