@@ -1,7 +1,10 @@
 """The one check every `next` (and any other user-given way back) goes through."""
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+# Query parameters that may hold a patient's name, phone or an operator's note.
+PERSONAL_PARAMS = frozenset({"q", "note", "name", "phone", "comment"})
 
 
 def local_path(target: str | None) -> str | None:
@@ -20,3 +23,13 @@ def local_path(target: str | None) -> str | None:
     if parts.scheme or parts.netloc:
         return None
     return target
+
+
+def without_personal_data(path: str, query: str = "") -> str:
+    """`path` with its `query` minus the parameters that may hold personal data (PERSONAL_PARAMS).
+
+    For addresses the desk itself puts in a URL (the login page's `next`), which
+    browsers, proxies and access logs keep in full.
+    """
+    kept = [(key, value) for key, value in parse_qsl(query, keep_blank_values=True) if key not in PERSONAL_PARAMS]
+    return f"{path}?{urlencode(kept)}" if kept else path

@@ -270,10 +270,17 @@ def record(lead_id: int):
 # -- search and audit --------------------------------------------------------------------------
 
 
-@bp.get("/search")
+@bp.route("/search", methods=["GET", "POST"])
 def search():
-    """Find leads by phone (any format, or 4+ digits of it) or by part of a name."""
-    form = SearchForm(formdata=request.args)
+    """Find leads by phone (any format, or 4+ digits of it) or by part of a name.
+
+    The search is posted: a term in the address (GET) is not searched.
+    """
+    if request.method == "GET":
+        return render_template("operator/search.html", form=SearchForm(formdata=None), hits=[], searched=False)
+    form = SearchForm()
+    if not form.validate_on_submit():  # only the CSRF token has rules here
+        abort(400)
     status, hits = 200, []
     try:
         hits = search_leads(form.q.data or "", form.state.data or None)
