@@ -23,12 +23,12 @@ from leads.services.clinic import now_utc
 from leads.services.data_rights import (
     PhoneNotValid,
     audit_log,
-    erase_patient,
     export_patient,
     look_up_patient,
     parse_phone,
     staff_for_filter,
 )
+from leads.services.erasure import erase_patient
 from leads.services.maintenance import appointments_to_mark
 
 PHONE_REFUSED = _l("Enter a phone number, for example 8 916 123-45-67.")

@@ -18,7 +18,7 @@ from leads.domain.outcomes import LeadState
 from leads.extensions import db
 from leads.models import Appointment, Doctor, Lead, LeadEvent
 from leads.services.clinic import clinic_calendar
-from leads.services.data_rights import anonymise_leads
+from leads.services.erasure import anonymise_leads
 
 log = logging.getLogger(__name__)
 

@@ -87,6 +87,13 @@ def _drop_days(days: set[int]) -> None:
         db.session.execute(sa.delete(ReportSealedDay).where(ReportSealedDay.day.in_(days)))
 
 
+def forget_days_of(arrivals: list[datetime], calendar: ClinicCalendar) -> None:
+    """Drop the stored cells of the days these leads arrived on: the next report counts them
+    again from the leads (an erasure must not leave a patient's campaign text in a cell).
+    Does not commit."""
+    _drop_days(_days_of(calendar, arrivals))
+
+
 def _other_calendar_days(key: str) -> set[int]:
     return set(db.session.scalars(sa.select(ReportSealedDay.day).where(ReportSealedDay.calendar_key != key)))
 

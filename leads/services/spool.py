@@ -80,6 +80,17 @@ class Spool:
             self._rewrite(waiting)
         return stored, len(waiting)
 
+    def drop(self, mentions: Callable[[str], bool]) -> int:
+        """Remove every waiting record (damaged lines too) whose line `mentions` says yes to; how many."""
+        with self._locked():
+            if not self.path.exists():
+                return 0
+            lines = [line for line in self.path.read_text(encoding="utf-8").splitlines() if line.strip()]
+            kept = [line for line in lines if not mentions(line)]
+            if len(kept) != len(lines):
+                self._rewrite(kept)
+        return len(lines) - len(kept)
+
     def _rewrite(self, lines: list[str]) -> None:
         tmp = self.path.with_suffix(self.path.suffix + ".tmp")
         with open(tmp, "w", encoding="utf-8") as out:
