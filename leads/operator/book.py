@@ -305,7 +305,9 @@ def reschedule(lead_id: int, appointment_id: int):
         return _slot_refused(lead_id, 422, _("Choose a free slot."), form)
     doctor_id, start = chosen
     try:
-        info = reschedule_appointment(appointment_id, current_user.id, doctor_id=doctor_id, start=start)
+        info = reschedule_appointment(
+            appointment_id, current_user.id, doctor_id=doctor_id, start=start, lead_id=lead_id
+        )
     except SlotTaken as exc:
         return _slot_refused(lead_id, 409, str(exc.message), form, nearby=exc.nearby)
     except AppointmentError as exc:
@@ -327,7 +329,7 @@ def cancel(lead_id: int, appointment_id: int):
     if not form.validate_on_submit():
         abort(400)
     try:
-        cancel_appointment(appointment_id, current_user.id, reason=(form.reason.data or "").strip())
+        cancel_appointment(appointment_id, current_user.id, reason=(form.reason.data or "").strip(), lead_id=lead_id)
     except AppointmentError as exc:
         status, message = _refusal(exc)
         if wants_json() or status == 404:
@@ -352,7 +354,7 @@ def attendance(lead_id: int, appointment_id: int):
         return error_response(422, _("Choose whether the patient came."), "attended")
     came = answer in ("yes", "true", "1")
     try:
-        mark_attendance(appointment_id, current_user.id, attended=came)
+        mark_attendance(appointment_id, current_user.id, attended=came, lead_id=lead_id)
     except AppointmentError as exc:
         status, message = _refusal(exc)
         if wants_json() or status == 404:

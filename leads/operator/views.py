@@ -43,6 +43,7 @@ from leads.services.queue import (
     LeadClaimedByOther,
     LeadNotFound,
     LeadNotOpen,
+    LeadReservedForColleague,
     QueueError,
     claim_lead,
     queue_view,
@@ -111,6 +112,12 @@ def _queue_refusal(exc: QueueError) -> tuple[int, str]:
         )
     if isinstance(exc, LeadNotOpen):
         return 409, _("This lead is already closed or booked.")
+    if isinstance(exc, LeadReservedForColleague):
+        return 409, _(
+            "%(name)s agreed to call this patient back personally. Others may call from %(time)s.",
+            name=exc.owner_name or _("Another operator"),
+            time=when(exc.free_at, "HH:mm"),
+        )
     if isinstance(exc, OutcomeRaced):
         return 409, _("Someone recorded an outcome on this lead at the same moment. Look at the card again.")
     return 409, _("The lead changed while you were working on it. Please try again.")
@@ -206,7 +213,7 @@ def claim(lead_id: int):
     """Take this lead (from search or the card) so that nobody else calls it meanwhile."""
     _check_button()
     try:
-        claim_lead(lead_id, current_user.id)
+        claim_lead(lead_id, current_user.id, is_manager=_is_manager())
     except QueueError as exc:
         return _refused(lead_id, *_queue_refusal(exc))
     if wants_json():

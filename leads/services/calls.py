@@ -22,7 +22,7 @@ from leads.extensions import db
 from leads.models import CallAttempt, DoNotCall, Lead, LeadEvent, User
 from leads.services.audit import record_audit
 from leads.services.clinic import clinic_calendar, now_utc
-from leads.services.queue import LeadClaimedByOther, LeadNotFound, LeadNotOpen, QueueError
+from leads.services.queue import LeadClaimedByOther, LeadNotFound, LeadNotOpen, QueueError, check_not_reserved
 
 __all__ = [
     "NOTE_MAX_LENGTH",
@@ -92,6 +92,8 @@ def _check_may_record(lead: Lead | None, lead_id: int, user_id: int, is_manager:
         raise LeadClaimedByOther(holder_id, holder.display_name if holder else "")
     if not lead.is_open:
         raise LeadNotOpen(lead_id)
+    if holder_id != user_id:
+        check_not_reserved(lead, user_id, is_manager=is_manager, now=now)
     return lead
 
 

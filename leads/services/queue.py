@@ -34,7 +34,7 @@ from flask import current_app
 
 from leads.domain.calendar import ClinicCalendar
 from leads.domain.outcomes import LeadState
-from leads.domain.queue import QueueTier
+from leads.domain.queue import QueueTier, reserved_for_colleague
 from leads.extensions import db
 from leads.models import OPEN_STATE_VALUES, Lead, LeadEvent, User
 from leads.services.clinic import clinic_calendar, now_utc
@@ -66,6 +66,7 @@ __all__ = [
     "LeadClaimedByOther",
     "LeadNotFound",
     "LeadNotOpen",
+    "LeadReservedForColleague",
     "QueueCounters",
     "QueueError",
     "QueueRow",
@@ -105,6 +106,30 @@ class LeadClaimedByOther(QueueError):
         super().__init__(f"lead is held by {holder_name}")
         self.holder_id = holder_id
         self.holder_name = holder_name
+
+
+class LeadReservedForColleague(QueueError):
+    """The lead is another operator's personal callback, theirs until `free_at`."""
+
+    def __init__(self, owner_name: str, free_at: datetime) -> None:
+        super().__init__(f"lead is {owner_name}'s personal callback until {free_at.isoformat()}")
+        self.owner_name = owner_name
+        self.free_at = free_at
+
+
+def check_not_reserved(lead: Any, user_id: int, *, is_manager: bool, now: datetime) -> None:
+    """Refuse a colleague's personal callback before its grace period ends (managers excepted).
+
+    `lead` has state, callback_owner_id and next_call_at (a Lead or a row).
+    :raise LeadReservedForColleague:
+    """
+    grace, _ = _settings()
+    if is_manager or not reserved_for_colleague(
+        lead.state, lead.callback_owner_id, lead.next_call_at, user_id, now, grace
+    ):
+        return
+    owner = db.session.get(User, lead.callback_owner_id)
+    raise LeadReservedForColleague(owner.display_name if owner else "", (lead.next_call_at or now) + grace)
 
 
 @dataclass(frozen=True)
@@ -199,11 +224,13 @@ def take_next_lead(user_id: int, now: datetime | None = None) -> int | None:
     return None
 
 
-def claim_lead(lead_id: int, user_id: int, now: datetime | None = None) -> None:
+def claim_lead(lead_id: int, user_id: int, now: datetime | None = None, *, is_manager: bool = False) -> None:
     """Claim one open lead (from search or a list) for CLAIM_MINUTES.
 
-    Renewing one's own claim is fine.  Raises LeadNotFound, LeadNotOpen or
-    LeadClaimedByOther.  Claims held on other leads are left alone.  Commits.
+    Renewing one's own claim is fine.  Raises LeadNotFound, LeadNotOpen,
+    LeadClaimedByOther or (a colleague's personal callback, unless
+    `is_manager`) LeadReservedForColleague.  Claims held on other leads are
+    left alone.  Commits.
     """
     now = now or now_utc()
     _, claim = _settings()
@@ -216,6 +243,11 @@ def claim_lead(lead_id: int, user_id: int, now: datetime | None = None) -> None:
         if live and row.claimed_by_id != user_id:
             db.session.rollback()
             raise LeadClaimedByOther(row.claimed_by_id, row.holder_name or "")
+        try:
+            check_not_reserved(row, user_id, is_manager=is_manager, now=now)
+        except LeadReservedForColleague:
+            db.session.rollback()
+            raise
         if _replace_claim(lead_id, row, user_id, now + claim):
             if not (live and row.claimed_by_id == user_id):
                 _add_event(lead_id, "claimed", user_id, now)
@@ -255,7 +287,10 @@ def release_lead(lead_id: int, user_id: int, *, is_manager: bool = False, now: d
 def _claim_of(lead_id: int) -> Any:
     """The lead's state and claim with the holder's name; LeadNotFound if there is no such lead."""
     row = db.session.execute(
-        sa.select(Lead.state, Lead.claimed_by_id, Lead.claim_expires_at, User.display_name.label("holder_name"))
+        sa.select(
+            Lead.state, Lead.claimed_by_id, Lead.claim_expires_at, Lead.callback_owner_id, Lead.next_call_at,
+            User.display_name.label("holder_name"),
+        )
         .outerjoin(User, User.id == Lead.claimed_by_id)
         .where(Lead.id == lead_id)
     ).one_or_none()
