@@ -23,6 +23,7 @@ from leads.domain.outcomes import OutcomeError
 from leads.errors import error_response, wants_json
 from leads.extensions import db
 from leads.models import Lead
+from leads.net import client_ip
 from leads.operator import bp
 from leads.operator.forms import (
     APPOINTMENT_STATUS_LABELS,
@@ -45,6 +46,7 @@ from leads.services.appointments import (
     mark_attendance,
     reschedule_appointment,
 )
+from leads.services.audit import audit_served
 from leads.services.clinic import clinic_calendar, now_utc
 from leads.services.doctors import list_doctors, specialties
 from leads.services.queue import QueueError
@@ -384,6 +386,9 @@ def appointments():
     if day is None:
         return error_response(422, _("Enter the date as YYYY-MM-DD."), "date")
     book_of_day = day_book(day)
+    served = [cell.lead_id for cell in book_of_day.cells.values() if not isinstance(cell, str)]
+    if served:
+        audit_served(current_user.id, "list_day_book", served, detail=day.isoformat(), ip=client_ip())
 
     def link(other: date) -> str:
         return url_for(".appointments", date=other.isoformat())

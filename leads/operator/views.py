@@ -7,10 +7,11 @@ field → 422 with the message by that field (JSON clients get
 """
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import format_datetime, gettext as _
 from flask_login import current_user
 
@@ -35,7 +36,7 @@ from leads.operator.forms import (
     field_error,
     outcome_buttons,
 )
-from leads.services.audit import lead_audit_trail
+from leads.services.audit import audit_served, lead_audit_trail, mask_search_term
 from leads.services.calls import OutcomeRaced, record_outcome
 from leads.services.clinic import clinic_calendar, now_utc
 from leads.services.leads import open_lead_card, search_leads
@@ -52,6 +53,7 @@ from leads.services.queue import (
 )
 
 POLL_SECONDS = 10  # how often the queue page refreshes its live part
+QUEUE_SERVED_KEY = "queue_served"  # the session's note of the last list of leads the queue served
 
 
 # -- template helpers --------------------------------------------------------------------------
@@ -174,16 +176,33 @@ def _recorded_message(outcome: str, effect: OutcomeEffect) -> str:
 # -- the queue ---------------------------------------------------------------------------------
 
 
+def _audit_served(action: str, lead_ids: list[int], detail: str = "") -> None:
+    audit_served(current_user.id, action, lead_ids, detail=detail, ip=client_ip())
+
+
+def _audit_queue_served(view, every_view: bool) -> None:
+    """One audit row per queue page; for its live part, only when it serves another list of leads."""
+    lead_ids = [row.lead_id for row in ([view.current] if view.current else []) + view.upcoming]
+    digest = hashlib.sha256(repr(lead_ids).encode()).hexdigest()[:16]
+    if lead_ids and (every_view or session.get(QUEUE_SERVED_KEY) != digest):
+        _audit_served("list_queue", lead_ids)
+    session[QUEUE_SERVED_KEY] = digest
+
+
 @bp.get("/")
 def queue():
     """The queue: counters, my current lead, who comes next; its live part refreshes itself."""
-    return render_template("operator/queue.html", view=queue_view(current_user.id), button=ButtonForm())
+    view = queue_view(current_user.id)
+    _audit_queue_served(view, every_view=True)
+    return render_template("operator/queue.html", view=view, button=ButtonForm())
 
 
 @bp.get("/queue/live")
 def queue_live():
     """The live part of the queue page, for htmx polling."""
-    return render_template("operator/_queue_live.html", view=queue_view(current_user.id))
+    view = queue_view(current_user.id)
+    _audit_queue_served(view, every_view=False)
+    return render_template("operator/_queue_live.html", view=view)
 
 
 @bp.post("/next")
@@ -288,14 +307,17 @@ def search():
     form = SearchForm()
     if not form.validate_on_submit():  # only the CSRF token has rules here
         abort(400)
-    status, hits = 200, []
+    status, hits, refused = 200, [], None
     try:
         hits = search_leads(form.q.data or "", form.state.data or None)
     except InvalidField as exc:
-        status = 422
+        status, refused = 422, exc
+    state = f"; state={form.state.data}" if form.state.data and refused is None else ""
+    _audit_served("search", [hit.lead_id for hit in hits], f"q={mask_search_term(form.q.data or '')}{state}")
+    if refused is not None:
         if wants_json():
-            return error_response(422, field_error(exc), exc.field)
-        getattr(form, exc.field).errors = [field_error(exc)]
+            return error_response(422, field_error(refused), refused.field)
+        getattr(form, refused.field).errors = [field_error(refused)]
     if wants_json():
         return jsonify(
             results=[
