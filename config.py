@@ -107,6 +107,8 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
     SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 60)
+    # However busy, a session ends this long after signing in (a shift, with room to spare).
+    SESSION_MAX_HOURS = env_int("SESSION_MAX_HOURS", 12)
     WTF_CSRF_TIME_LIMIT = None  # tied to the session instead of a clock
 
     LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
@@ -114,7 +116,7 @@ class Config:
     @staticmethod
     def validate(settings: Mapping[str, Any]) -> None:
         """Refuse settings that cannot work; create_app() calls it on the final config."""
-        for name in ("CALLBACK_SLA_MINUTES", "CLAIM_MINUTES", "MAX_ATTEMPTS", "RETENTION_DAYS"):
+        for name in ("CALLBACK_SLA_MINUTES", "CLAIM_MINUTES", "MAX_ATTEMPTS", "RETENTION_DAYS", "SESSION_MAX_HOURS"):
             if settings[name] <= 0:
                 raise RuntimeError(f"{name} must be positive")
         if not 5 <= settings["SLOT_MINUTES"] <= 240:

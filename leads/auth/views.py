@@ -13,7 +13,7 @@ from leads.auth import bp
 from leads.auth.access import ROLES, roles_required
 from leads.auth.forms import EmptyForm, LoginForm
 from leads.auth.redirects import home_for, safe_next
-from leads.auth.sessions import mark_seen
+from leads.auth.sessions import mark_signed_in
 from leads.extensions import limiter
 from leads.net import client_ip
 from leads.services.accounts import BadCredentials, LoginThrottled, authenticate, sign_out
@@ -64,7 +64,7 @@ def login():
     # A fresh session for the signed-in person: nothing carried over from before.
     session.clear()
     login_user(user)
-    mark_seen()
+    mark_signed_in()
     return redirect(target, code=303)
 
 

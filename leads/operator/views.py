@@ -16,6 +16,7 @@ from flask_babel import format_datetime, gettext as _
 from flask_login import current_user
 
 from leads.auth.access import MANAGER_ROLES, require_role
+from leads.auth.sessions import not_activity
 from leads.domain.contact import InvalidField, format_phone
 from leads.domain.outcomes import OutcomeEffect, OutcomeError
 from leads.errors import error_response, wants_json
@@ -198,6 +199,7 @@ def queue():
 
 
 @bp.get("/queue/live")
+@not_activity
 def queue_live():
     """The live part of the queue page, for htmx polling."""
     view = queue_view(current_user.id)
