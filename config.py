@@ -112,6 +112,8 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None  # tied to the session instead of a clock
 
     LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+    # `flask demo` and its known logins (admin / admin-demo-pass …): development and tests only.
+    DEMO_ALLOWED = False
 
     @staticmethod
     def validate(settings: Mapping[str, Any]) -> None:
@@ -134,12 +136,14 @@ class DevelopmentConfig(Config):
     and kept in instance/ (create_app), so restarts keep people signed in."""
 
     DEBUG = True
+    DEMO_ALLOWED = True
 
 
 class TestingConfig(Config):
     """The test suite: isolated database, no rate limits unless a test turns them on."""
 
     TESTING = True
+    DEMO_ALLOWED = True
     SECRET_KEY = "test-secret-key"
     SQLALCHEMY_DATABASE_URI = env_str("TEST_DATABASE_URL", "sqlite://")
     RATELIMIT_ENABLED = False
