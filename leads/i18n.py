@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 from babel import Locale, support
 from flask import Flask, current_app, request
@@ -83,11 +84,9 @@ def reuse_wtforms_translations() -> None:
     request.wtforms_translations = _wtforms_translations(str(get_locale()))
 
 
-def init_app(app: Flask) -> None:
-    """Bind Flask-Babel with the project's translations folder."""
-    from leads import ROOT
-
-    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(ROOT / "translations"))
+def init_app(app: Flask, translations: Path) -> None:
+    """Bind Flask-Babel with the project's `translations` folder."""
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(translations))
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     app.before_request(reuse_wtforms_translations)
 

@@ -66,33 +66,6 @@ CONFIRM_OUTCOMES = {
     "spam": _l("Close this lead as spam? It will not appear in reports."),
 }
 
-# What the person at the desk is told for each refusal: (field, message).
-OUTCOME_ERRORS = {
-    "callback_time_required": ("callback_at", _l("Choose when to call back.")),
-    "callback_time_past": ("callback_at", _l("This time has already passed. Choose a later time.")),
-    "callback_time_closed": (
-        "callback_at",
-        _l("The clinic is closed at this time. Choose a time within opening hours."),
-    ),
-    "unknown_outcome": ("outcome", _l("Choose one of the outcomes on the buttons.")),
-    "outcome_not_offered": (
-        "outcome",
-        _l("To book a visit, choose a free slot under “Book an appointment”."),
-    ),
-}
-FIELD_ERRORS = {
-    ("note", "too_long"): _l("The note must be at most %(max)d characters long.", max=NOTE_MAX_LENGTH),
-    ("note", "control_chars"): _l("The note contains characters that cannot be used. Type it again."),
-    ("callback_at", "invalid"): _l("Choose a time from the list."),
-    ("state", "invalid"): _l("Choose a state from the list."),
-}
-
-
-def field_error(exc: InvalidField) -> str:
-    """The message for a refused field."""
-    return str(FIELD_ERRORS.get((exc.field, exc.code), _l("Check this field.")))
-
-
 class ButtonForm(FlaskForm):
     """A POST that is only a button (take next, claim, release): it carries the CSRF token."""
 
