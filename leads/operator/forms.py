@@ -16,19 +16,13 @@ from wtforms.fields.choices import SelectChoice
 from leads.domain.calendar import ClinicCalendar
 from leads.domain.contact import InvalidField
 from leads.services.calls import NOTE_MAX_LENGTH, OFFERED_OUTCOMES
+from leads.words import STATE_LABELS
 
 # The callback chooser: every quarter hour of the next few working days.
 CALLBACK_STEP = timedelta(minutes=15)
 CALLBACK_WORKING_DAYS = 6
 CALLBACK_SEARCH_DAYS = 31  # how far to look for those working days (closures, long holidays)
 
-STATE_LABELS = {
-    "new": _l("New"),
-    "retry": _l("Retry"),
-    "callback": _l("Callback"),
-    "booked": _l("Booked"),
-    "closed": _l("Closed"),
-}
 OUTCOME_LABELS = {
     "booked": _l("Booked"),
     "no_answer": _l("No answer"),
@@ -48,17 +42,6 @@ CLOSE_REASON_LABELS = {
     "wrong_number": _l("wrong number"),
     "do_not_call": _l("asked not to be called"),
     "spam": _l("spam"),
-}
-EVENT_LABELS = {
-    "created": _l("Request received"),
-    "repeat_request": _l("Repeat request"),
-    "on_do_not_call_list": _l("Request from a number on the do-not-call list"),
-    "claimed": _l("Taken"),
-    "released": _l("Returned to the queue"),
-}
-AUDIT_LABELS = {
-    "open_card": _l("Opened the card"),
-    "outcome": _l("Recorded an outcome"),
 }
 # Outcomes that cannot be undone by calling again: the desk asks before recording them.
 CONFIRM_OUTCOMES = {

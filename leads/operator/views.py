@@ -19,22 +19,14 @@ from leads.errors import error_response, wants_json
 from leads.net import client_ip
 from leads.operator import bp
 from leads.operator.card import refused, render_card
-from leads.operator.forms import (
-    AUDIT_LABELS,
-    CLOSE_REASON_LABELS,
-    EVENT_LABELS,
-    OUTCOME_LABELS,
-    STATE_LABELS,
-    ButtonForm,
-    OutcomeForm,
-    SearchForm,
-)
+from leads.operator.forms import CLOSE_REASON_LABELS, OUTCOME_LABELS, ButtonForm, OutcomeForm, SearchForm
 from leads.operator.refusals import field_error
 from leads.services.audit import lead_audit_trail
 from leads.services.calls import record_outcome
 from leads.services.clinic import now_utc
 from leads.services.leads import search_leads
 from leads.services.queue import QueueError, claim_lead, queue_view, release_lead, take_next_lead
+from leads.words import ACTION_LABELS, SOURCE_LABELS, STATE_LABELS, describe
 
 POLL_SECONDS = 10  # how often the queue page refreshes its live part
 
@@ -65,8 +57,9 @@ def desk_helpers() -> dict:
         "STATE_LABELS": STATE_LABELS,
         "OUTCOME_LABELS": OUTCOME_LABELS,
         "CLOSE_REASON_LABELS": CLOSE_REASON_LABELS,
-        "EVENT_LABELS": EVENT_LABELS,
-        "AUDIT_LABELS": AUDIT_LABELS,
+        "ACTION_LABELS": ACTION_LABELS,
+        "SOURCE_LABELS": SOURCE_LABELS,
+        "describe": describe,
         "poll_seconds": POLL_SECONDS,
         "now_instant": now_utc(),
         "is_manager": is_manager(),
