@@ -77,9 +77,7 @@ def register_extensions(app: Flask) -> None:
     from leads import i18n
     from leads.db_setup import install_sqlite_pragmas
     from leads.extensions import csrf, db, limiter, login_manager, migrate
-    from leads.session_cookie import SessionCookie
 
-    app.session_interface = SessionCookie()
     db.init_app(app)
     # Batch mode lets later migrations alter tables on SQLite too.
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
