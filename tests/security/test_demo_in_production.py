@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from leads import create_app
+from leads.app import create_app
 from leads.extensions import db
 from leads.models import User
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import time_machine
 
-from leads import ROOT
+from leads.app import ROOT
 from tests.conftest import at
 from tests.functional.test_auth import log_in
 
@@ -69,7 +69,7 @@ def test_a_busy_session_still_ends_after_the_absolute_lifetime(client, olga):
 
 
 def test_the_absolute_lifetime_must_be_positive(monkeypatch, tmp_path):
-    from leads import create_app
+    from leads.app import create_app
 
     monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
     with pytest.raises(RuntimeError, match="SESSION_MAX_HOURS"):
