@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from leads.extensions import db
 from leads.models import AuditEntry, User
 from leads.services.clinic import now_utc
+from leads.services.unit_of_work import unit_of_work
 
 # The columns' lengths (models.AuditEntry): longer text is cut, never refused,
 # because an audit row must never stop the action it records.
@@ -85,8 +86,8 @@ def audit_served(
     """
     ids = list(dict.fromkeys(lead_ids))
     served = f"{len(ids)} lead(s)" + (": " + ", ".join(map(str, ids)) if ids else "")
-    record_audit(user_id, action, detail=f"{detail}; {served}" if detail else served, ip=ip, now=now)
-    db.session.commit()
+    with unit_of_work():
+        record_audit(user_id, action, detail=f"{detail}; {served}" if detail else served, ip=ip, now=now)
 
 
 def lead_audit_trail(lead_id: int) -> list[AuditLine]:

@@ -53,13 +53,17 @@ def leaky_patient(patient):
 
 
 def spool_anna_and_boris(now):
+    """A request of each waiting in the spool, and one of Anna's the database refused, in the dead letters."""
     calendar = calendar_or_default(now)
     for name, phone in (("Анна Иванова", ANNA), ("Борис Смирнов", "+79035550011")):
         request = CallbackRequest(
             name=name, phone=phone, consent_text="v1", locale="ru", comment=f"{EMAIL if phone == ANNA else ''}",
             utm={"utm_term": name},
         )
-        spool().append(request_record(request, f"spooled-{phone[-4:]}-aaaaaaaa", now, promise_call(calendar, now, 15, None)))
+        record = request_record(request, f"spooled-{phone[-4:]}-aaaaaaaa", now, promise_call(calendar, now, 15, None))
+        spool().append(record)
+        if phone == ANNA:
+            spool().dead_letter(record, "refused by the database")
 
 
 def test_after_erasure_no_trace_is_left_in_any_column_cell_or_the_spool(app, leaky_patient, manager):
@@ -70,8 +74,9 @@ def test_after_erasure_no_trace_is_left_in_any_column_cell_or_the_spool(app, lea
     erase_patient(ANNA_TYPED, manager.id, ip="192.0.2.1", now=NOW)
 
     assert traces_left(TRACES) == []
-    left = Spool(app.config["SPOOL_PATH"]).path.read_text(encoding="utf-8")
-    assert not [needle for needle in TRACES if needle in left]
+    files = Spool(app.config["SPOOL_PATH"])
+    left = files.path.read_text(encoding="utf-8")
+    assert not [needle for needle in TRACES if needle in left + files.dead_letter_path.read_text(encoding="utf-8")]
     assert "Борис Смирнов" in left  # another patient's request still waits for the database
 
 
