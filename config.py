@@ -184,6 +184,15 @@ class ProductionConfig(Config):
         Config.validate(settings)
         if not settings.get("SECRET_KEY"):
             raise RuntimeError("SECRET_KEY must be set in production")
+        # memory:// counts in each worker process alone: N gunicorn workers let N times the limit
+        # through.  Only a deployment that says it runs one worker (gunicorn's WEB_CONCURRENCY=1) may.
+        memory = settings["RATELIMIT_STORAGE_URI"].startswith("memory://")
+        if settings["RATELIMIT_ENABLED"] and memory and os.environ.get("WEB_CONCURRENCY", "").strip() != "1":
+            raise RuntimeError(
+                "RATELIMIT_STORAGE_URI is memory://, which every gunicorn worker counts alone: "
+                "set RATELIMIT_STORAGE_URI=redis://host:6379/0 (shared by the workers), "
+                "or WEB_CONCURRENCY=1 for a single worker"
+            )
 
 
 CONFIGS = {

@@ -10,7 +10,7 @@ from leads.models import User
 
 def test_production_refuses_the_demo_command_with_a_clear_message(tmp_path, monkeypatch):
     monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
-    app = create_app("production", {"SECRET_KEY": "s" * 32, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/prod.db"})
+    app = create_app("production", {"SECRET_KEY": "s" * 32, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/prod.db", "RATELIMIT_ENABLED": False})
     with app.app_context():
         db.create_all()
         result = app.test_cli_runner().invoke(args=["demo"])
