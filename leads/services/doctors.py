@@ -22,6 +22,7 @@ from leads.extensions import db
 from leads.models import Closure, Doctor
 from leads.services.audit import record_audit
 from leads.services.clinic import forget_closures, now_utc
+from leads.services.report_facts import count_first_calls_again
 
 __all__ = [
     "ClosureInfo",
@@ -349,8 +350,9 @@ def add_closure(day: date, reason: str, *, user_id: int) -> ClosureInfo:
         db.session.rollback()
         raise DoctorError("day", _l("The clinic is already closed on this day.")) from None
     record_audit(user_id, "closure_added", detail=f"{day.isoformat()}: {clean_reason}")
-    db.session.commit()
     forget_closures()
+    count_first_calls_again(day)
+    db.session.commit()
     return ClosureInfo(closure.id, closure.day, closure.reason)
 
 
@@ -362,5 +364,6 @@ def remove_closure(closure_id: int, *, user_id: int) -> None:
     detail = f"{closure.day.isoformat()}: {closure.reason}"
     db.session.delete(closure)
     record_audit(user_id, "closure_removed", detail=detail)
-    db.session.commit()
     forget_closures()
+    count_first_calls_again(closure.day)
+    db.session.commit()

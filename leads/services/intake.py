@@ -25,6 +25,7 @@ from leads.services.clinic import calendar_or_default, now_utc
 from leads.services.consent import ConsentVersion, consent_version
 from leads.services.data_rights import do_not_call_key
 from leads.services.intake_sql import write_request
+from leads.services.report_facts import arrival_figures
 from leads.services.spool import Spool
 
 log = logging.getLogger(__name__)
@@ -148,6 +149,7 @@ def store_request(record: dict[str, Any], *, replay: bool = False, calendar: Cli
         return False
     lead_values = {
         **_lead_values(record, created, preferred_start, first_call, sla_due_at),
+        **arrival_figures(calendar, created),
         # An anonymised number stays on the list under its key.
         "do_not_call_key": do_not_call_key(record["phone"]),
     }

@@ -29,6 +29,7 @@ LEAD_COLUMNS = (
     "public_id", "name", "phone", "state", "source", "comment", "preferred_start", "preferred_end", "page_url",
     "referrer", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "request_count",
     "created_at", "last_request_at", "next_call_at", "sla_due_at", "attempts", "reached", "sla_breached", "excluded",
+    "arrival_day", "arrival_hour",
 )  # fmt: skip
 REQUEST_COLUMNS = tuple(c.name for c in LeadRequest.__table__.c if c.name not in ("id", "lead_id"))
 EVENT_COLUMNS = ("lead_id", "at", "kind", "detail")
