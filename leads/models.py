@@ -19,6 +19,12 @@ from leads.domain.outcomes import OPEN_STATES
 from leads.extensions import db
 
 
+QUEUE_INDEX_COLUMNS = (
+    "state", "next_call_at", "created_at", "request_count", "callback_owner_id", "claimed_by_id",
+    "claim_expires_at", "sla_due_at", "attempts",
+)
+
+
 def utcnow() -> datetime:
     """The current instant, timezone-aware UTC (called per row, never at import)."""
     return datetime.now(timezone.utc)
@@ -131,8 +137,10 @@ class Lead(db.Model):
             sqlite_where=sa.text(OPEN_STATES_SQL),
             postgresql_where=sa.text(OPEN_STATES_SQL),
         ),
-        # The queue reads every tier through this one (leads/services/queue.py).
-        sa.Index("ix_leads_state_next_call_at", "state", "next_call_at"),
+        # The queue's one index (leads/services/queue.py): each tier is a range of
+        # (state, next_call_at), and the columns after them are what the tiers and
+        # counters filter and sort on, so the open leads are read from the index alone.
+        sa.Index("ix_leads_queue", *QUEUE_INDEX_COLUMNS),
         sa.Index("ix_leads_created_at", "created_at"),
         sa.Index("ix_leads_arrival_day", "arrival_day"),
     )
@@ -167,7 +175,7 @@ class Lead(db.Model):
     last_outcome: so.Mapped[Optional[str]] = so.mapped_column(sa.String(16))
     reached: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False)
     callback_owner_id: so.Mapped[Optional[int]] = so.mapped_column(sa.ForeignKey("users.id"))
-    claimed_by_id: so.Mapped[Optional[int]] = so.mapped_column(sa.ForeignKey("users.id"))
+    claimed_by_id: so.Mapped[Optional[int]] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
     claim_expires_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
     sla_breached: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False)
     excluded: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False)

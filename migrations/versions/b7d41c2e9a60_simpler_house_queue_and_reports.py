@@ -1,7 +1,10 @@
 """A simpler house: one queue index, report figures stored on the lead
 
 The seven partial indexes of 88b4a0e225f4 served one hand-tuned probe each;
-the queue now reads every tier through ix_leads_state_next_call_at.
+the queue now reads every tier through one index, ix_leads_queue: (state,
+next_call_at) followed by the columns its tiers and counters read, in place of
+ix_leads_state_next_call_at; and it finds the lead an operator holds through a
+plain index of the claim's holder.
 
 The report's stored cells (report_cells, report_sealed_days, report_dirty and
 the triggers of 83acaa51baa9 and 5c1e7a9d2b40) go; each lead carries its
@@ -42,6 +45,8 @@ QUEUE_INDEXES = {
 }
 
 
+QUEUE_COLUMNS = ['state', 'next_call_at', 'created_at', 'request_count', 'callback_owner_id', 'claimed_by_id',
+                 'claim_expires_at', 'sla_due_at', 'attempts']
 BACKFILL_BATCH = 5000
 REPORT_TABLES = ('report_cells', 'report_sealed_days', 'report_dirty')
 
@@ -111,6 +116,9 @@ def upgrade():
     with op.batch_alter_table('leads', schema=None) as batch_op:
         for name, (where, _) in QUEUE_INDEXES.items():
             batch_op.drop_index(name, **_where(where))
+        batch_op.drop_index('ix_leads_state_next_call_at')
+        batch_op.create_index('ix_leads_queue', QUEUE_COLUMNS, unique=False)
+        batch_op.create_index('ix_leads_claimed_by_id', ['claimed_by_id'], unique=False)
         batch_op.add_column(sa.Column('arrival_day', sa.Date(), nullable=True))
         batch_op.add_column(sa.Column('arrival_hour', sa.SmallInteger(), nullable=True))
         batch_op.add_column(sa.Column('first_call_minutes', sa.Float(), nullable=True))
@@ -124,6 +132,9 @@ def downgrade():
         batch_op.drop_column('first_call_minutes')
         batch_op.drop_column('arrival_hour')
         batch_op.drop_column('arrival_day')
+        batch_op.drop_index('ix_leads_claimed_by_id')
+        batch_op.drop_index('ix_leads_queue')
+        batch_op.create_index('ix_leads_state_next_call_at', ['state', 'next_call_at'], unique=False)
         for name, (where, columns) in QUEUE_INDEXES.items():
             batch_op.create_index(name, columns, unique=False, **_where(where))
     # The report cells come back empty, as 83acaa51baa9 and 5c1e7a9d2b40 made them.
