@@ -18,8 +18,6 @@ booked; the book and the reports say what came of it).
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -236,16 +234,11 @@ def _update_scheduled(appointment_id: int, *conditions: Any, **values: Any) -> i
     return lead_id
 
 
-@contextmanager
-def _slot_or_nearby(doctor: Doctor, start: datetime, now: datetime) -> Iterator[None]:
-    """Write a slot in a savepoint: if the unique index says it is taken, SlotTaken with the free slots nearby."""
-    try:
-        with db.session.begin_nested():
-            yield
-    except IntegrityError as exc:
-        if not _is_slot_conflict(exc):
-            raise
-        raise SlotTaken(_nearby(doctor, start, now)) from None
+def _slot_taken(exc: IntegrityError, doctor: Doctor, start: datetime, now: datetime) -> SlotTaken:
+    """The refusal for a write the slot's unique index refused (after the rollback), with the free slots nearby."""
+    if not _is_slot_conflict(exc):
+        raise exc
+    return SlotTaken(_nearby(doctor, start, now))
 
 
 def _scheduled(appointment_id: int) -> Appointment:
@@ -286,15 +279,15 @@ def book_appointment(
     """
     now = now or now_utc()
     note = clean_note(note)
-    with unit_of_work():
-        try:
-            check_may_record(lead_id, user_id, is_manager=is_manager, now=now)
-        except LeadNotOpen:
-            raise AppointmentError("lead_not_open") from None
-        doctor = _doctor(doctor_id)
-        cal = clinic_calendar(now)
-        slot = _checked_slot(cal, doctor, start, now)
-        with _slot_or_nearby(doctor, slot.start, now):
+    try:
+        with unit_of_work():
+            try:
+                check_may_record(lead_id, user_id, is_manager=is_manager, now=now)
+            except LeadNotOpen:
+                raise AppointmentError("lead_not_open") from None
+            doctor = _doctor(doctor_id)
+            cal = clinic_calendar(now)
+            slot = _checked_slot(cal, doctor, start, now)
             appointment_id = db.session.execute(
                 sa.insert(Appointment)
                 .values(
@@ -309,18 +302,20 @@ def book_appointment(
                 )
                 .returning(Appointment.id)
             ).scalar_one()
-        try:
-            add_outcome(
-                lead_id,
-                user_id,
-                Outcome.BOOKED,
-                note=note,
-                is_manager=is_manager,
-                now=now,
-                detail=f"appointment {appointment_id}: {_slot_text(doctor, slot.start, cal)}",
-            )
-        except LeadNotOpen:  # booked or closed by someone else meanwhile
-            raise AppointmentError("lead_not_open") from None
+            try:
+                add_outcome(
+                    lead_id,
+                    user_id,
+                    Outcome.BOOKED,
+                    note=note,
+                    is_manager=is_manager,
+                    now=now,
+                    detail=f"appointment {appointment_id}: {_slot_text(doctor, slot.start, cal)}",
+                )
+            except LeadNotOpen:  # booked or closed by someone else meanwhile
+                raise AppointmentError("lead_not_open") from None
+    except IntegrityError as exc:
+        raise _slot_taken(exc, doctor, slot.start, now) from None
     return _appointment_info(appointment_id, cal)
 
 
@@ -335,19 +330,21 @@ def reschedule_appointment(
     :raise AppointmentError: "not_found", "not_live", a slot refusal code; SlotTaken.
     """
     now = now or now_utc()
-    with unit_of_work():
-        appointment = _scheduled(appointment_id)
-        old_doctor = db.session.get(Doctor, appointment.doctor_id)
-        cal = clinic_calendar(now)
-        old_text = _slot_text(old_doctor, appointment.starts_at, cal)
-        doctor = _doctor(doctor_id)
-        slot = _checked_slot(cal, doctor, start, now)
-        with _slot_or_nearby(doctor, slot.start, now):
+    try:
+        with unit_of_work():
+            appointment = _scheduled(appointment_id)
+            old_doctor = db.session.get(Doctor, appointment.doctor_id)
+            cal = clinic_calendar(now)
+            old_text = _slot_text(old_doctor, appointment.starts_at, cal)
+            doctor = _doctor(doctor_id)
+            slot = _checked_slot(cal, doctor, start, now)
             lead_id = _update_scheduled(
                 appointment_id, doctor_id=doctor.id, starts_at=slot.start, ends_at=slot.end, updated_at=now
             )
-        _record(lead_id, user_id, "appointment_moved",
-                f"appointment {appointment_id}: {old_text} → {_slot_text(doctor, slot.start, cal)}", now)
+            _record(lead_id, user_id, "appointment_moved",
+                    f"appointment {appointment_id}: {old_text} → {_slot_text(doctor, slot.start, cal)}", now)
+    except IntegrityError as exc:
+        raise _slot_taken(exc, doctor, slot.start, now) from None
     return _appointment_info(appointment_id, cal)
 
 
