@@ -116,7 +116,7 @@ def generate(n: int, now: datetime, seed: int):
 
 def _schema(url: str) -> None:
     """Tables from the models, on an emptied database."""
-    from leads import create_app
+    from leads.app import create_app
     from leads.extensions import db
 
     app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url})

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 from babel import Locale
 from flask import Flask, current_app, request
@@ -68,11 +69,9 @@ def language_url(code: str) -> str:
     return url_for("public.set_language", code=code, next=target)
 
 
-def init_app(app: Flask) -> None:
-    """Bind Flask-Babel with the project's translations folder."""
-    from leads import ROOT
-
-    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(ROOT / "translations"))
+def init_app(app: Flask, translations: Path) -> None:
+    """Bind Flask-Babel with the project's `translations` folder."""
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(translations))
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
 
     @app.context_processor

@@ -179,6 +179,9 @@ class Lead(db.Model):
     claim_expires_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
     sla_breached: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False)
     excluded: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False)
+    # Sent faster than a person fills the form: kept out of reports and the
+    # SLA (`excluded`) until an operator reaches a person on this number.
+    suspected_automation: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False, server_default=sa.false())
     closed_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
     # What the reports group by, stored when it happens (leads/services/report_facts.py):
     # the clinic-local date and hour of arrival, and business minutes to the first call.
@@ -231,6 +234,7 @@ class LeadRequest(db.Model):
     promise_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
     promise_until: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
     spooled: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False)
+    suspected_automation: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False, server_default=sa.false())
 
     lead: so.Mapped[Lead] = so.relationship(back_populates="requests")
 
