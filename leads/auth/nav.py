@@ -14,7 +14,7 @@ from leads.auth.access import ADMIN_ROLES, DESK_ROLES, MANAGER_ROLES
 AREAS = (
     (lazy_pgettext("menu", "Queue"), _l("Queue"), "operator.queue", DESK_ROLES),
     (lazy_pgettext("menu", "Search"), _l("Search"), "operator.search", DESK_ROLES),
-    (lazy_pgettext("menu", "Book"), _l("Appointments"), "operator.appointments", DESK_ROLES),
+    (lazy_pgettext("menu", "Appointments"), _l("Appointments"), "operator.appointments", DESK_ROLES),
     (lazy_pgettext("menu", "Reports"), _l("Reports"), "manager.reports", MANAGER_ROLES),
     (lazy_pgettext("menu", "Visits"), _l("Visits to mark"), "manager.visits_to_mark", MANAGER_ROLES),
     (lazy_pgettext("menu", "Patient data"), _l("Personal data"), "manager.privacy", MANAGER_ROLES),
