@@ -74,13 +74,6 @@ def appointments_to_mark(app: Flask) -> object:
     return _run(app, "appointments_to_mark", lambda now: f"{count_appointments_to_mark(now)} to mark")
 
 
-def report_cells(app: Flask) -> object:
-    """Count again the report days whose leads changed, and store the days just ended."""
-    from leads.services.reports import store_report_cells
-
-    return _run(app, "report_cells", lambda now: f"{store_report_cells(now)} days stored")
-
-
 def login_failures(app: Flask) -> object:
     """Forget failed sign-ins older than the throttle remembers."""
     from leads.services.maintenance import purge_login_failures
@@ -104,8 +97,6 @@ JOBS = (
     JobSpec("spool_replay", "leads.jobs:spool_replay", every_seconds=60),
     JobSpec("appointments_to_mark", "leads.jobs:appointments_to_mark", every_seconds=15 * 60),
     JobSpec("login_failures", "leads.jobs:login_failures", every_seconds=15 * 60),
-    # So that a manager's report finds every ended day stored and counts at most today.
-    JobSpec("report_cells", "leads.jobs:report_cells", every_seconds=60),
     # At night, when nobody works with the leads it rewrites.
     JobSpec("retention", "leads.jobs:retention", daily_at=(3, 30)),
 )

@@ -7,9 +7,8 @@ the patient's erasure request and the retention job.
 
 "Everywhere" means every text column of the lead's rows (the anonymous
 `utm_*` values a page passed included, which may hold a name, a number or an
-e-mail), the report's stored cells of the days concerned (counted again at
-the next report), and the spool, whose waiting requests a later replay would
-otherwise bring back.
+e-mail), and the spool (its dead letters too), whose waiting requests a later
+replay would otherwise bring back.
 """
 from __future__ import annotations
 
@@ -25,7 +24,7 @@ from leads.domain.outcomes import OPEN_STATES, LeadState
 from leads.extensions import db
 from leads.logs import PHONE_LIKE
 from leads.models import Appointment, AuditEntry, CallAttempt, DoNotCall, Lead, LeadEvent, LeadRequest
-from leads.services.clinic import clinic_calendar, now_utc
+from leads.services.clinic import now_utc
 from leads.services.data_rights import (
     DNC_KEY_PREFIX,
     audit_each,
@@ -33,7 +32,6 @@ from leads.services.data_rights import (
     lead_ids_for_phone,
     parse_phone,
 )
-from leads.services.report_cells import forget_days_of
 
 OPEN_STATE_VALUES = tuple(sorted(state.value for state in OPEN_STATES))
 ERASED = "[erased]"
@@ -116,9 +114,8 @@ def anonymise_leads(lead_ids: list[int], now: datetime, reason: str) -> int:
     number or e-mail cut out.  Emptied: names, phones, comments, notes, IP
     addresses, browsers, page addresses, referrers, utm_term, utm_content and
     the requests' utm record.  Any name, number or e-mail quoted in the
-    timeline, the audit log or a cancel reason is replaced.  The report's
-    stored cells of these leads' days are dropped, to be counted again.  Open
-    leads are closed; leads already anonymised are skipped.  Does not commit.
+    timeline, the audit log or a cancel reason is replaced.  Open leads are
+    closed; leads already anonymised are skipped.  Does not commit.
     """
     ids = list(
         db.session.scalars(sa.select(Lead.id).where(Lead.id.in_(lead_ids), Lead.anonymized_at.is_(None)))
@@ -190,7 +187,6 @@ def anonymise_leads(lead_ids: list[int], now: datetime, reason: str) -> int:
         for secret in sorted(_phone_spellings(phone), key=len, reverse=True):
             _scrub(AuditEntry.detail, AuditEntry.lead_id.is_(None), secret)
     _pseudonymise_do_not_call(phones)
-    forget_days_of([row.created_at for row in leads], clinic_calendar(now))
     db.session.execute(
         LeadEvent.__table__.insert(),
         [{"lead_id": i, "at": now, "kind": "anonymised", "user_id": None, "detail": reason} for i in ids],
