@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, PasswordField, StringField
+from wtforms import BooleanField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo
 
 
@@ -46,3 +46,21 @@ class ChangePasswordForm(FlaskForm):
         validators=[EqualTo("password", _l("The two passwords are not the same."))],
         render_kw={"autocomplete": "new-password"},
     )
+
+
+class CodeForm(FlaskForm):
+    """A code from the authenticator app, or a recovery code."""
+
+    code = StringField(
+        _l("Code"),
+        validators=[DataRequired(_l("Enter the code."))],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "autocapitalize": "none",
+                   "spellcheck": "false", "maxlength": 16},
+    )
+
+
+class TwoFactorRolesForm(FlaskForm):
+    """Which roles must sign in with a second factor."""
+
+    manager = BooleanField(_l("Managers"))
+    admin = BooleanField(_l("Admins"))

@@ -14,6 +14,7 @@ from leads.auth.access import ROLES, roles_required
 from leads.auth.forms import ChangePasswordForm, EmptyForm, LoginForm
 from leads.auth.redirects import home_for, safe_next
 from leads.auth.sessions import mark_signed_in
+from leads.auth.two_factor_views import ask_for_code
 from leads.extensions import limiter
 from leads.net import client_ip
 from leads.services.accounts import (
@@ -70,6 +71,8 @@ def login():
     target = safe_next(form.next.data) or home_for(user.role)
     # A fresh session for the signed-in person: nothing carried over from before.
     session.clear()
+    if user.totp_secret:
+        return ask_for_code(user, target)
     login_user(user)
     mark_signed_in()
     return redirect(target, code=303)

@@ -24,7 +24,7 @@ import json, sys
 from leads.app import create_app
 from leads.extensions import db
 app = create_app("testing", {
-    "RATELIMIT_ENABLED": True, "RATELIMIT_LOGIN": "10 per minute",
+    "RATELIMIT_ENABLED": True, "RATELIMIT_LOGIN": "10 per minute", "RATELIMIT_STRATEGY": "moving-window",
     "RATELIMIT_STORAGE_URI": sys.argv[1], "RATELIMIT_KEY_PREFIX": sys.argv[2],
     "SQLALCHEMY_DATABASE_URI": "sqlite://", "WTF_CSRF_ENABLED": False,
 })
