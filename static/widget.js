@@ -167,7 +167,7 @@
     document.dispatchEvent(event);
   }
 
-  /** <desk>/embed?page=…&ref=…&utm_…=… (or the desk's own form page, "/"): where the request comes from. */
+  /** <desk>/embed?page=…&ref=…&utm_…=…&in=widget (or the desk's own form page, "/"): where the request comes from. */
   function embedUrl(path) {
     var params = new URLSearchParams();
     params.set("page", window.location.href.slice(0, MAX_PARAM));
@@ -179,6 +179,9 @@
     });
     if (askedLang && TEXTS.hasOwnProperty(askedLang)) {
       params.set("lang", askedLang);
+    }
+    if (!path) {
+      params.set("in", "widget"); // the dialog shows the title: the form does not repeat it
     }
     return deskOrigin + (path || "/embed") + "?" + params.toString();
   }

@@ -9,7 +9,7 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from leads import create_app
+from leads.app import create_app
 from leads.extensions import db
 from leads.models import Lead, LeadRequest
 from leads.services.intake import replay_spool, spool

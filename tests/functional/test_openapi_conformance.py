@@ -13,7 +13,7 @@ import schemathesis
 from schemathesis import GenerationMode
 from hypothesis import HealthCheck, given, settings
 
-from leads import create_app
+from leads.app import create_app
 from leads.extensions import db
 
 pytestmark = pytest.mark.slow

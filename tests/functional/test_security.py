@@ -6,7 +6,7 @@ import logging
 import pytest
 import sqlalchemy as sa
 
-from leads import create_app
+from leads.app import create_app
 from leads.extensions import db
 from leads.logs import redact
 
@@ -27,6 +27,10 @@ def test_no_page_has_an_inline_script(client):
         assert "<script>" not in html and " onclick=" not in html and 'style="' not in html, path
 
 
+# Production refuses per-process rate-limit counters (tests/security/test_rate_limit_storage.py).
+SHARED_LIMITS = {"RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/15"}
+
+
 def test_production_refuses_to_start_without_a_secret_key(monkeypatch):
     monkeypatch.delenv("SECRET_KEY", raising=False)
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
@@ -35,7 +39,7 @@ def test_production_refuses_to_start_without_a_secret_key(monkeypatch):
 
 def test_production_cookies_are_secure_and_http_only(tmp_path, monkeypatch):
     monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
-    app = create_app("production", {"SECRET_KEY": "s" * 32, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    app = create_app("production", {"SECRET_KEY": "s" * 32, "SQLALCHEMY_DATABASE_URI": "sqlite://", **SHARED_LIMITS})
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["SESSION_COOKIE_HTTPONLY"]
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
 
