@@ -57,7 +57,8 @@ def is_unavailable(error: sa.exc.SQLAlchemyError) -> bool:
     be refused again at every replay.
     """
     if not isinstance(error, sa.exc.DBAPIError):
-        return not isinstance(error, sa.exc.StatementError)  # e.g. the pool timed out: no connection
+        # No connection to be had (the pool timed out, a connection lost on checkout); anything else is a bug.
+        return isinstance(error, (sa.exc.TimeoutError, sa.exc.DisconnectionError))
     if error.connection_invalidated or isinstance(error, (sa.exc.OperationalError, sa.exc.InterfaceError)):
         return True
     sqlstate = getattr(error.orig, "sqlstate", None) or ""

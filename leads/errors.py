@@ -91,7 +91,7 @@ def handle_database_error(error: SQLAlchemyError):
     db.session.rollback()
     if not is_unavailable(error):
         return handle_unexpected(error)
-    log.error("database unavailable on %s %s: %s", request.method, request.path, type(error.orig or error).__name__)
+    log.error("database unavailable on %s %s: %s", request.method, request.path, type(getattr(error, "orig", None) or error).__name__)
     response = make_response(error_response(503, DATABASE_UNAVAILABLE))
     response.headers["Retry-After"] = RETRY_AFTER_SECONDS
     return response

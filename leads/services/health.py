@@ -29,7 +29,7 @@ def health_report() -> dict[str, object]:
         _probe_write()
         database = "ok"
     except SQLAlchemyError as error:
-        log.warning("health check: database cannot be written: %s", type(error.orig or error).__name__)
+        log.warning("health check: database cannot be written: %s", type(getattr(error, "orig", None) or error).__name__)
         database = "unavailable"
     finally:
         db.session.rollback()
