@@ -37,6 +37,8 @@ class StatementDeadline:
     def install(self, engine: sa.Engine) -> None:
         """Arm and disarm around every round trip of `engine`, and ping each connection checked out."""
         def arm(conn: sa.Connection, *args) -> None:
+            if conn.invalidated or conn.closed:  # a rollback after the connection was lost: no round trip
+                return
             self.arm(conn.connection.driver_connection)
 
         def disarm(*args) -> None:

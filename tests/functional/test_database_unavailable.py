@@ -66,3 +66,29 @@ def test_a_write_locked_sqlite_spools_within_the_busy_timeout_and_health_says_so
     assert health.status_code == 503 and health.json == {"database": "unavailable", "spool": 1}
     assert elapsed < 3
     assert spool().size() == 1
+
+
+def test_a_connection_lost_in_the_middle_of_a_write_spools_the_request(app, backend, client):
+    """The server ends the session between the lead's upsert and the request row (a crash, a restart)."""
+    if backend != "postgresql":
+        pytest.skip("a server that ends the session")
+    import sqlalchemy as sa
+
+    client.post("/callback", data={**FORM, "phone": "+79161234560"})  # the consent text is known from now on
+    killer = sa.create_engine(db.engine.url, poolclass=sa.pool.NullPool)
+
+    def end_the_session(conn, cursor, statement, *args):
+        if statement.startswith("INSERT INTO lead_requests"):
+            pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+            with killer.begin() as other:
+                other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+
+    sa.event.listen(db.engine, "before_cursor_execute", end_the_session)
+    try:
+        response = client.post("/callback", data=FORM)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", end_the_session)
+        killer.dispose()
+    assert response.status_code == 303
+    assert spool().size() == 1
+    assert not spool().dead_letter_path.exists()
