@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+from datetime import time
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -58,6 +59,17 @@ def engine_options(database_url: str, options: Mapping[str, Any]) -> dict[str, A
     return dict(options)
 
 
+def parse_message_hours(raw: str) -> tuple[time, time]:
+    """MESSAGE_HOURS "HH:MM-HH:MM" as (start, end); RuntimeError names the setting."""
+    try:
+        start, end = (time.fromisoformat(part.strip()) for part in raw.split("-"))
+    except ValueError:
+        raise RuntimeError(f"MESSAGE_HOURS must look like 09:00-21:00, got {raw!r}") from None
+    if not start < end:
+        raise RuntimeError(f"MESSAGE_HOURS must start before it ends, got {raw!r}")
+    return start, end
+
+
 class Config:
     """Defaults shared by every environment."""
 
@@ -99,6 +111,29 @@ class Config:
     MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 64 * 1024)
     SPOOL_PATH = os.environ.get("SPOOL_PATH")  # default: instance/spool.jsonl
 
+    # After the booking (issue 14): confirmation calls and messages to the patient.
+    CONFIRM_CALL_DAYS_BEFORE = env_int("CONFIRM_CALL_DAYS_BEFORE", 1)  # working days
+    CONFIRM_RETRY_MINUTES = env_int("CONFIRM_RETRY_MINUTES", 60)  # after a call nobody answered
+    REMINDER_HOURS_BEFORE = [int(h) for h in env_list("REMINDER_HOURS_BEFORE", "24")]  # e.g. "24,2"
+    MESSAGE_HOURS = env_str("MESSAGE_HOURS", "09:00-21:00")  # clinic time, when messages may arrive
+    OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 8)
+    OUTBOX_BACKOFF_SECONDS = env_int("OUTBOX_BACKOFF_SECONDS", 60)  # doubled after each failure
+    CLINIC_ADDRESS = env_str("CLINIC_ADDRESS", "")
+    PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://localhost:5000")  # for links in messages
+    # SMS through an HTTP gateway: a POST of SMS_GATEWAY_BODY (form-encoded, with {token},
+    # {phone} as digits, {text}) to SMS_GATEWAY_URL.  No URL: no SMS.
+    SMS_GATEWAY_URL = env_str("SMS_GATEWAY_URL", "")
+    SMS_GATEWAY_TOKEN = env_str("SMS_GATEWAY_TOKEN", "")
+    SMS_GATEWAY_BODY = env_str("SMS_GATEWAY_BODY", "api_id={token}&to={phone}&msg={text}&json=1")
+    SMS_TIMEOUT_SECONDS = env_int("SMS_TIMEOUT_SECONDS", 10)
+    # E-mail over SMTP with an .ics invitation.  No host: no e-mail.
+    SMTP_HOST = env_str("SMTP_HOST", "")
+    SMTP_PORT = env_int("SMTP_PORT", 587)
+    SMTP_USERNAME = env_str("SMTP_USERNAME", "")
+    SMTP_PASSWORD = env_str("SMTP_PASSWORD", "")
+    SMTP_STARTTLS = env_bool("SMTP_STARTTLS", True)
+    SMTP_FROM = env_str("SMTP_FROM", "")
+
     BABEL_DEFAULT_LOCALE = "ru"
     BABEL_DEFAULT_TIMEZONE = CLINIC_TIMEZONE
     LANGUAGES = ("ru", "en")
@@ -121,6 +156,11 @@ class Config:
             raise RuntimeError("SLOT_MINUTES must be between 5 and 240")
         if settings["MIN_FILL_SECONDS"] < 0:
             raise RuntimeError("MIN_FILL_SECONDS must not be negative")
+        if settings["CONFIRM_CALL_DAYS_BEFORE"] < 0 or settings["CONFIRM_RETRY_MINUTES"] <= 0:
+            raise RuntimeError("CONFIRM_CALL_DAYS_BEFORE must not be negative, CONFIRM_RETRY_MINUTES must be positive")
+        if any(not 0 < hours <= 24 * 14 for hours in settings["REMINDER_HOURS_BEFORE"]):
+            raise RuntimeError("REMINDER_HOURS_BEFORE must be hours between 1 and 336, e.g. 24,2")
+        parse_message_hours(settings["MESSAGE_HOURS"])
         try:
             ZoneInfo(settings["CLINIC_TIMEZONE"])
         except (ZoneInfoNotFoundError, ValueError):

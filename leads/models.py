@@ -372,6 +372,10 @@ class Appointment(db.Model):
     created_by_id: so.Mapped[Optional[int]] = so.mapped_column(sa.ForeignKey("users.id"))
     updated_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
     cancel_reason: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
+    # Asked at booking: may the clinic send this patient messages about the visit, and
+    # an e-mail address for the calendar invitation (optional).
+    messages_consent: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False, server_default=sa.false())
+    email: so.Mapped[str] = so.mapped_column(sa.String(254), default="", server_default="")
 
 
 class ReportCell(db.Model):
@@ -423,6 +427,10 @@ class ReportDirty(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+
+
+# Outbox messages and confirmation tasks (issue 14) share this metadata.
+from leads.outbox_models import ConfirmationTask, OutboxMessage  # noqa: E402,F401
 
 
 def _install_report_triggers() -> None:
