@@ -81,6 +81,17 @@ def report_cells(app: Flask) -> object:
     return _run(app, "report_cells", lambda now: f"{store_report_cells(now)} days stored")
 
 
+def outbox(app: Flask) -> object:
+    """Send the messages to patients that are due (issue 14)."""
+    from leads.services.outbox import send_due_messages
+
+    def send(now: datetime) -> str:
+        counts = send_due_messages(now)
+        return ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nothing due"
+
+    return _run(app, "outbox", send)
+
+
 @dataclass(frozen=True)
 class JobSpec:
     """One job: its id, its function as an importable reference, and how often it runs."""
@@ -95,6 +106,7 @@ JOBS = (
     JobSpec("sla_watch", "leads.jobs:sla_watch", every_seconds=60),
     JobSpec("callback_grace", "leads.jobs:callback_grace", every_seconds=60),
     JobSpec("spool_replay", "leads.jobs:spool_replay", every_seconds=60),
+    JobSpec("outbox", "leads.jobs:outbox", every_seconds=30),
     JobSpec("appointments_to_mark", "leads.jobs:appointments_to_mark", every_seconds=15 * 60),
     # So that a manager's report finds every ended day stored and counts at most today.
     JobSpec("report_cells", "leads.jobs:report_cells", every_seconds=60),

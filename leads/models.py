@@ -376,6 +376,9 @@ class Appointment(db.Model):
     # an e-mail address for the calendar invitation (optional).
     messages_consent: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False, server_default=sa.false())
     email: so.Mapped[str] = so.mapped_column(sa.String(254), default="", server_default="")
+    # The patient said they are coming (on the confirmation call or by their link).
+    confirmed_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
+    cancelled_by_patient: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False, server_default=sa.false())
 
 
 class ReportCell(db.Model):

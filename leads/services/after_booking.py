@@ -1,0 +1,123 @@
+"""What follows a booking (issue 14): the confirmation call and the messages of a visit,
+kept in step with the appointment as it is booked, moved or cancelled.
+
+Every function here adds to the caller's transaction and never commits, so an
+appointment and its follow-up change together or not at all — except the
+patient's own actions by link (`patient_confirms`, `patient_cancels`), which
+are services of their own and commit.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask import current_app
+
+from leads.domain.reminders import confirmation_due_at
+from leads.extensions import db
+from leads.models import Appointment, Lead, LeadEvent
+from leads.outbox_models import ConfirmationTask
+from leads.services.audit import record_audit
+from leads.services.clinic import clinic_calendar, now_utc
+from leads.services.outbox import cancel_visit_messages, write_visit_messages
+
+
+def _phone(lead_id: int) -> str:
+    return db.session.scalar(sa.select(Lead.phone).where(Lead.id == lead_id)) or ""
+
+
+def end_confirmation_task(appointment_id: int, status: str, now: datetime, user_id: int | None = None) -> bool:
+    """Close the open confirmation task of a visit with `status`; True if there was one."""
+    ended = db.session.execute(
+        sa.update(ConfirmationTask)
+        .where(ConfirmationTask.appointment_id == appointment_id, ConfirmationTask.status == "open")
+        .values(status=status, done_at=now, done_by_id=user_id, claimed_by_id=None, claim_expires_at=None)
+        .returning(ConfirmationTask.id),
+        execution_options={"synchronize_session": False},
+    ).scalar()
+    return ended is not None
+
+
+def plan_confirmation_task(appointment: Appointment, now: datetime) -> bool:
+    """Add the visit's confirmation task when its day is still ahead; True if added.
+
+    A visit booked on or after its confirmation day needs none: the booking
+    call itself was the confirmation.
+    """
+    due = confirmation_due_at(clinic_calendar(now), appointment.starts_at,
+                              current_app.config["CONFIRM_CALL_DAYS_BEFORE"])
+    if due <= now:
+        return False
+    db.session.add(ConfirmationTask(appointment_id=appointment.id, lead_id=appointment.lead_id,
+                                    visit_starts_at=appointment.starts_at, due_at=due, status="open",
+                                    attempts=0, created_at=now))
+    return True
+
+
+def after_booked(appointment_id: int, now: datetime) -> None:
+    """A visit was booked: plan its confirmation call and its messages."""
+    appointment = db.session.get(Appointment, appointment_id, populate_existing=True)
+    plan_confirmation_task(appointment, now)
+    write_visit_messages(appointment, _phone(appointment.lead_id), now, booked=True)
+
+
+def after_moved(appointment_id: int, now: datetime) -> None:
+    """A visit moved: the old task and messages end, new ones follow the new time."""
+    end_confirmation_task(appointment_id, "void", now)
+    cancel_visit_messages(appointment_id, "the visit was moved")
+    db.session.execute(sa.update(Appointment).where(Appointment.id == appointment_id).values(confirmed_at=None),
+                       execution_options={"synchronize_session": False})
+    after_booked(appointment_id, now)
+
+
+def after_cancelled(appointment_id: int, now: datetime, *, by_patient: bool = False,
+                    user_id: int | None = None) -> None:
+    """A visit was cancelled: its task ends and its waiting messages are stopped."""
+    end_confirmation_task(appointment_id, "cancelled" if by_patient else "void", now, user_id)
+    cancel_visit_messages(appointment_id, "the visit was cancelled")
+
+
+# -- the patient, by their link ------------------------------------------------------------------
+
+
+def patient_confirms(appointment_id: int, now: datetime | None = None) -> bool:
+    """The patient says they are coming; commits. False when the visit is no longer scheduled."""
+    now = now or now_utc()
+    lead_id = db.session.execute(
+        sa.update(Appointment)
+        .where(Appointment.id == appointment_id, Appointment.status == "scheduled")
+        .values(confirmed_at=sa.func.coalesce(Appointment.confirmed_at, now))
+        .returning(Appointment.lead_id),
+        execution_options={"synchronize_session": False},
+    ).scalar()
+    if lead_id is None:
+        db.session.rollback()
+        return False
+    end_confirmation_task(appointment_id, "confirmed", now)
+    detail = f"appointment {appointment_id}: confirmed by the patient (link)"
+    db.session.add(LeadEvent(lead_id=lead_id, at=now, kind="visit_confirmed", detail=detail))
+    record_audit(None, "visit_confirmed", lead_id=lead_id, detail=detail, now=now)
+    db.session.commit()
+    return True
+
+
+def patient_cancels(appointment_id: int, now: datetime | None = None) -> bool:
+    """The patient cancels: the slot is free at once; commits. False when not scheduled."""
+    now = now or now_utc()
+    lead_id = db.session.execute(
+        sa.update(Appointment)
+        .where(Appointment.id == appointment_id, Appointment.status == "scheduled", Appointment.starts_at > now)
+        .values(status="cancelled", cancelled_by_patient=True, cancel_reason="cancelled by the patient",
+                updated_at=now)
+        .returning(Appointment.lead_id),
+        execution_options={"synchronize_session": False},
+    ).scalar()
+    if lead_id is None:
+        db.session.rollback()
+        return False
+    after_cancelled(appointment_id, now, by_patient=True)
+    detail = f"appointment {appointment_id}: cancelled by the patient (link)"
+    db.session.add(LeadEvent(lead_id=lead_id, at=now, kind="appointment_cancelled", detail=detail))
+    record_audit(None, "appointment_cancelled", lead_id=lead_id, detail=detail, now=now)
+    db.session.commit()
+    return True
