@@ -16,6 +16,7 @@ AREAS = (
     (_l("Appointments"), "operator.appointments", DESK_ROLES),
     (_l("Reports"), "manager.reports", MANAGER_ROLES),
     (_l("Visits to mark"), "manager.visits_to_mark", MANAGER_ROLES),
+    (_l("Messages"), "manager.messages", MANAGER_ROLES),
     (_l("Personal data"), "manager.privacy", MANAGER_ROLES),
     (_l("Audit log"), "manager.audit", MANAGER_ROLES),
     (_l("Users"), "admin.users", ADMIN_ROLES),

@@ -161,6 +161,9 @@ def booking_panel(lead: Lead, values, now: datetime, *, errors=None, nearby=None
         "book_action": action,
         "slot_errors": (errors or {}).get("slot", []),
         "note_errors": (errors or {}).get("note", []),
+        "email_errors": (errors or {}).get("email", []),
+        "book_email": values.get("email", ""),
+        "book_consent": values.get("messages_consent") in ("y", "on", "true", "1"),
         "nearby_days": group_slots(nearby or []),
         "book_note": note or values.get("note", ""),  # htmx paging carries the note typed so far
         "cancel_errors": cancel_errors or {},
@@ -234,7 +237,7 @@ def _slot_refused(lead_id: int, status: int, message: str, form: BookForm, nearb
         return error_response(404, message)
     if field == "appointment":  # about the lead or the appointment, not the slot: on top of the card
         return _card(lead_id, status, banner=message)
-    errors = {"note": [message]} if field == "note" else {"slot": [message]}
+    errors = {field: [message]} if field in ("note", "email") else {"slot": [message]}
     return _card(lead_id, status, errors=errors, nearby=nearby, note=form.note.data or "")
 
 
@@ -281,6 +284,8 @@ def book(lead_id: int):
             start,
             note=form.note.data or "",
             is_manager=_is_manager(),
+            messages_consent=bool(form.messages_consent.data),
+            email=form.email.data or "",
         )
     except SlotTaken as exc:
         return _slot_refused(lead_id, 409, str(exc.message), form, nearby=exc.nearby)
