@@ -7,13 +7,15 @@ answers None then, as for any token that is not ours.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from leads.extensions import db
-from leads.models import Appointment
+from leads.models import Appointment, Doctor
+from leads.services.clinic import clinic_calendar
 
 SALT = "visit-link"
 
@@ -45,3 +47,36 @@ def appointment_for_token(token: str, now: datetime) -> Appointment | None:
     if appointment is None or appointment.ends_at <= now:
         return None
     return appointment
+
+
+@dataclass(frozen=True)
+class PatientVisit:
+    """What the patient's page shows: nothing they do not know already."""
+
+    appointment_id: int
+    doctor_name: str
+    specialty: str
+    start: datetime  # clinic time
+    end: datetime
+    status: str  # scheduled | cancelled | attended | no_show
+    confirmed: bool
+    address: str
+
+
+def visit_for_token(token: str, now: datetime) -> PatientVisit | None:
+    """The visit behind a link, or None for a wrong or expired token."""
+    appointment = appointment_for_token(token, now)
+    if appointment is None:
+        return None
+    doctor = db.session.get(Doctor, appointment.doctor_id)
+    cal = clinic_calendar(now)
+    return PatientVisit(
+        appointment_id=appointment.id,
+        doctor_name=doctor.name,
+        specialty=doctor.specialty,
+        start=cal.local(appointment.starts_at),
+        end=cal.local(appointment.ends_at),
+        status=appointment.status,
+        confirmed=appointment.confirmed_at is not None,
+        address=current_app.config["CLINIC_ADDRESS"],
+    )
