@@ -16,7 +16,7 @@ from flask import current_app
 from leads.domain.reminders import confirmation_due_at
 from leads.extensions import db
 from leads.models import Appointment, Lead, LeadEvent
-from leads.outbox_models import ConfirmationTask
+from leads.outbox_models import OUTBOX_WAITING, ConfirmationTask, OutboxMessage
 from leads.services.audit import record_audit
 from leads.services.clinic import clinic_calendar, now_utc
 from leads.services.outbox import cancel_visit_messages, write_visit_messages
@@ -75,6 +75,25 @@ def after_cancelled(appointment_id: int, now: datetime, *, by_patient: bool = Fa
     """A visit was cancelled: its task ends and its waiting messages are stopped."""
     end_confirmation_task(appointment_id, "cancelled" if by_patient else "void", now, user_id)
     cancel_visit_messages(appointment_id, "the visit was cancelled")
+
+
+def forget_patient_contacts(lead_ids: list[int], now: datetime) -> None:
+    """For anonymised leads: no more calls or messages, and no address kept (no commit).
+
+    Open confirmation tasks end, waiting messages stop, and the e-mail of each
+    appointment and the recipient of each message are removed.
+    """
+    no_sync = {"synchronize_session": False}
+    db.session.execute(
+        sa.update(ConfirmationTask).where(ConfirmationTask.lead_id.in_(lead_ids), ConfirmationTask.status == "open")
+        .values(status="void", done_at=now, claimed_by_id=None, claim_expires_at=None), execution_options=no_sync)
+    db.session.execute(
+        sa.update(OutboxMessage).where(OutboxMessage.lead_id.in_(lead_ids), OutboxMessage.status.in_(OUTBOX_WAITING))
+        .values(status="cancelled", last_error="the patient's data were erased"), execution_options=no_sync)
+    db.session.execute(sa.update(OutboxMessage).where(OutboxMessage.lead_id.in_(lead_ids)).values(recipient=""),
+                       execution_options=no_sync)
+    db.session.execute(sa.update(Appointment).where(Appointment.lead_id.in_(lead_ids)).values(email=""),
+                       execution_options=no_sync)
 
 
 # -- the patient, by their link ------------------------------------------------------------------

@@ -39,6 +39,7 @@ from leads.models import (
     LeadRequest,
     User,
 )
+from leads.services.after_booking import forget_patient_contacts
 from leads.services.audit import record_audit
 from leads.services.clinic import now_utc
 
@@ -364,6 +365,7 @@ def anonymise_leads(lead_ids: list[int], now: datetime, reason: str) -> int:
     db.session.execute(
         sa.update(CallAttempt).where(CallAttempt.lead_id.in_(ids)).values(note=""), execution_options=no_sync
     )
+    forget_patient_contacts(ids, now)  # confirmation calls, messages, e-mail addresses
     spellings = set(names)
     for phone in phones:
         spellings |= _phone_spellings(phone)

@@ -259,3 +259,17 @@ def test_the_outbox_command_lists_waiting_and_failed_messages_and_retries_one(ap
     assert again.exit_code == 1 and "has not failed" in again.output
     missing = runner.invoke(args=["outbox", "retry", "999999"])
     assert missing.exit_code == 1 and "no such message" in missing.output
+
+
+def test_erasing_the_patient_stops_calls_and_messages_and_forgets_the_addresses(app, operator, gateway):
+    from leads.models import Appointment
+    from leads.services.data_rights import erase_patient
+
+    booked = book(operator)
+    send_due_messages(NOW)  # the booking confirmations go out
+    erase_patient("+79161234567", operator.id, now=NOW + timedelta(minutes=5))
+    assert {(m.kind, m.status) for m in messages()} == {("booked", "sent"), ("reminder", "cancelled")}
+    assert {m.recipient for m in messages()} == {""}
+    assert db.session.get(Appointment, booked.id, populate_existing=True).email == ""
+    assert db.session.scalars(sa.select(ConfirmationTask.status)).all() == ["void"]
+    assert send_due_messages(at("2026-11-25 09:00")) == {}
