@@ -1,4 +1,4 @@
 """Entry point: `flask --app wsgi …` and `gunicorn wsgi:app`."""
-from leads import create_app
+from leads.app import create_app
 
 app = create_app()

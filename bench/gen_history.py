@@ -110,7 +110,7 @@ def _schema(url: str, create: bool) -> None:
     """create: tables from the models, without the report triggers (a fresh database has no
     stored report cells to keep right, and a trigger per copied row would slow the load);
     otherwise: put the triggers back."""
-    from leads import create_app
+    from leads.app import create_app
     from leads.extensions import db
     from leads.report_triggers import create_statements, drop_statements
 

@@ -58,45 +58,6 @@ OPEN_STATE_VALUES = tuple(sorted(state.value for state in OPEN_STATES))
 OPEN_STATES_SQL = "state IN (" + ", ".join(f"'{s}'" for s in OPEN_STATE_VALUES) + ")"
 
 
-def _partial_index(name: str, where: str, *columns: str) -> sa.Index:
-    """An index over the rows matching `where` only (the same SQL on both databases)."""
-    return sa.Index(name, *columns, sqlite_where=sa.text(where), postgresql_where=sa.text(where))
-
-
-def _queue_indexes() -> tuple[sa.Index, ...]:
-    """One small partial index per queue tier, in the tier's order (leads/services/queue.py).
-
-    Only open leads are in them, so they stay a few thousand rows however long
-    the history grows, and each take-next probe is one short index range scan.
-    They also carry the claim, so skipping a held lead and counting the queue
-    never visit the table rows.  The queries repeat these predicates literally:
-    SQLite (and a generic PostgreSQL plan) uses a partial index only when the
-    query's WHERE contains its terms as written, not as bound parameters.
-    """
-    claim = ("claimed_by_id", "claim_expires_at")
-    return (
-        # my callbacks (owner = me) and shared ones (owner IS NULL), by due time
-        _partial_index(
-            "ix_leads_queue_callback_owner", "state = 'callback'", "callback_owner_id", "next_call_at", "id", *claim
-        ),
-        # others' overdue callbacks and "callbacks due today", by due time
-        _partial_index(
-            "ix_leads_queue_callback_due", "state = 'callback'", "next_call_at", "id", "callback_owner_id", *claim
-        ),
-        _partial_index(
-            "ix_leads_queue_new_repeat", "state = 'new' AND request_count > 1", "created_at", "next_call_at", "id", *claim
-        ),
-        _partial_index(
-            "ix_leads_queue_new_first", "state = 'new' AND request_count <= 1", "created_at", "next_call_at", "id", *claim
-        ),
-        _partial_index("ix_leads_queue_retry", "state = 'retry'", "next_call_at", "id", *claim),
-        # the "past the SLA" counter
-        _partial_index("ix_leads_queue_past_sla", "state = 'new' AND attempts = 0", "sla_due_at"),
-        # "the lead I hold": claims are few, so only claimed rows are indexed
-        _partial_index("ix_leads_claimed_by", "claimed_by_id IS NOT NULL", "claimed_by_id", "claim_expires_at"),
-    )
-
-
 class ConsentDocument(db.Model):
     """One version of the consent text a patient agreed to, exactly as shown."""
 
@@ -170,9 +131,9 @@ class Lead(db.Model):
             sqlite_where=sa.text(OPEN_STATES_SQL),
             postgresql_where=sa.text(OPEN_STATES_SQL),
         ),
+        # The queue reads every tier through this one (leads/services/queue.py).
         sa.Index("ix_leads_state_next_call_at", "state", "next_call_at"),
         sa.Index("ix_leads_created_at", "created_at"),
-        *_queue_indexes(),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)

@@ -33,12 +33,8 @@ def set_security_headers(response: Response) -> Response:
     wanted += STATIC_HEADERS
     if request.is_secure:
         wanted.append(("Strict-Transport-Security", "max-age=31536000"))
-    # One pass over the response's few headers instead of a lookup per header
-    # (Werkzeug's `setdefault` raises and catches a KeyError for each one missing).
-    present = {name.lower() for name in response.headers.keys()}
     for name, value in wanted:
-        if name.lower() not in present:
-            response.headers.add(name, value)
+        response.headers.setdefault(name, value)
     return response
 
 

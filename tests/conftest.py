@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from flask import g
 
-from leads import create_app
+from leads.app import create_app
 from leads.extensions import db, limiter
 from leads.services.consent import forget_cached_versions
 

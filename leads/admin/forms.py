@@ -7,13 +7,9 @@ from wtforms import DateField, PasswordField, SelectField, StringField, TextArea
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, InputRequired
 
-from leads.auth.access import ADMIN, MANAGER, OPERATOR
+from leads.auth.access import OPERATOR
+from leads.words import ROLE_LABELS
 
-ROLE_LABELS = {
-    OPERATOR: _l("Operator"),
-    MANAGER: _l("Manager"),
-    ADMIN: _l("Admin"),
-}
 
 
 def _password_fields():
@@ -72,7 +68,7 @@ class DoctorForm(FlaskForm):
     plan = TextAreaField(
         _l("Weekly plan"),
         description=PLAN_HINT,
-        render_kw={"rows": 6, "placeholder": "Mon 09:00-14:00\nWed 14:00-20:00"},
+        render_kw={"rows": 6, "placeholder": _l("Mon 09:00-14:00\nWed 14:00-20:00")},
     )
 
 

@@ -79,3 +79,8 @@ def require_role(*roles: str) -> None:
     """Inside a view: stop with 403 unless the user has one of `roles`."""
     if not current_user.is_authenticated or current_user.role not in roles:
         abort(403)
+
+
+def is_manager() -> bool:
+    """True when the signed-in user may act on anyone's lead (a manager or an admin)."""
+    return current_user.is_authenticated and current_user.role in MANAGER_ROLES

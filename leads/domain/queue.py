@@ -10,10 +10,11 @@ more than the grace period.  Callable leads fall into tiers, served in this orde
 4. new leads with repeat requests, then 5. other new leads, both oldest first;
 6. retries, by due time.
 
-Inside a tier the order is the tier's own (`queue_sort_key`), ties broken by
-due time and then id.  The service runs one indexed probe per tier, in tier
-order; the unit tests cross-check that SQL against `order_queue` here.  Whether
-the clinic is open is the calendar's business, not this module's.
+`TIER_RULES` is the one definition of this order: which leads belong to each
+tier and how a tier is sorted (ties broken by due time and then id).  The
+functions here apply it to values; `leads.services.queue` turns the same rules
+into one query per tier.  Whether the clinic is open is the calendar's
+business, not this module's.
 """
 
 from __future__ import annotations
@@ -21,13 +22,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import IntEnum
+from enum import Enum, IntEnum
 
 from leads.domain.outcomes import OPEN_STATES, LeadState
 
 __all__ = [
+    "TIER_RULES",
+    "CallbackOwner",
     "QueueCandidate",
     "QueueTier",
+    "TierRule",
     "claim_is_free",
     "is_due",
     "order_queue",
@@ -45,6 +49,41 @@ class QueueTier(IntEnum):
     REPEAT_NEW = 4
     NEW = 5
     RETRY = 6
+
+
+class CallbackOwner(Enum):
+    """Whose callback a tier holds, seen from the operator asking."""
+
+    ANY = "any"  # not a callback tier: the owner does not matter
+    ME = "me"
+    NOBODY = "nobody"  # a shared callback
+    OTHER_OVERDUE = "other_overdue"  # someone else's, overdue by more than the grace period
+
+
+BY_DUE_TIME = ("next_call_at", "id")
+BY_ARRIVAL = ("created_at", "next_call_at", "id")
+
+
+@dataclass(frozen=True)
+class TierRule:
+    """Which due leads make up `tier`, and the order inside it (QueueCandidate field names)."""
+
+    tier: QueueTier
+    state: LeadState
+    owner: CallbackOwner = CallbackOwner.ANY
+    repeat: bool | None = None  # True: repeat requests only (request_count > 1); False: first requests only
+    order: tuple[str, ...] = BY_DUE_TIME
+
+
+TIER_RULES: tuple[TierRule, ...] = (
+    TierRule(QueueTier.MY_CALLBACK, LeadState.CALLBACK, CallbackOwner.ME),
+    TierRule(QueueTier.SHARED_CALLBACK, LeadState.CALLBACK, CallbackOwner.NOBODY),
+    TierRule(QueueTier.OVERDUE_CALLBACK, LeadState.CALLBACK, CallbackOwner.OTHER_OVERDUE),
+    TierRule(QueueTier.REPEAT_NEW, LeadState.NEW, repeat=True, order=BY_ARRIVAL),
+    TierRule(QueueTier.NEW, LeadState.NEW, repeat=False, order=BY_ARRIVAL),
+    TierRule(QueueTier.RETRY, LeadState.RETRY),
+)
+RULE_OF_TIER = {rule.tier: rule for rule in TIER_RULES}
 
 
 @dataclass(frozen=True)
@@ -73,37 +112,40 @@ def is_due(lead: QueueCandidate, now: datetime) -> bool:
     return lead.next_call_at is not None and lead.next_call_at <= now
 
 
+def _owner_matches(owner: CallbackOwner, lead: QueueCandidate, user_id: int, now: datetime, grace: timedelta) -> bool:
+    if owner is CallbackOwner.ME:
+        return lead.callback_owner_id == user_id
+    if owner is CallbackOwner.NOBODY:
+        return lead.callback_owner_id is None
+    if owner is CallbackOwner.OTHER_OVERDUE:
+        assert lead.next_call_at is not None  # only due leads are matched
+        # Overdue by *more* than the grace period: exactly the grace period is not enough.
+        return lead.callback_owner_id not in (None, user_id) and now - lead.next_call_at > grace
+    return True
+
+
+def _rule_matches(rule: TierRule, lead: QueueCandidate, user_id: int, now: datetime, grace: timedelta) -> bool:
+    if lead.state != rule.state or not _owner_matches(rule.owner, lead, user_id, now, grace):
+        return False
+    return rule.repeat is None or (lead.request_count > 1) == rule.repeat
+
+
 def tier_of(lead: QueueCandidate, user_id: int, now: datetime, grace: timedelta) -> QueueTier | None:
     """The tier of ``lead`` in ``user_id``'s queue at ``now``, or None if it is not callable.
 
-    The claim is not looked at here (see `claim_is_free`); a personal callback of
-    another operator is callable only when overdue by *more* than ``grace``.
+    The claim is not looked at here (see `claim_is_free`).
     """
     if lead.state not in OPEN_STATES or not is_due(lead, now):
         return None
-    if lead.state == LeadState.CALLBACK:
-        if lead.callback_owner_id == user_id:
-            return QueueTier.MY_CALLBACK
-        if lead.callback_owner_id is None:
-            return QueueTier.SHARED_CALLBACK
-        assert lead.next_call_at is not None  # is_due
-        if now - lead.next_call_at > grace:
-            return QueueTier.OVERDUE_CALLBACK
-        return None
-    if lead.state == LeadState.NEW:
-        return QueueTier.REPEAT_NEW if lead.request_count > 1 else QueueTier.NEW
-    return QueueTier.RETRY
+    for rule in TIER_RULES:
+        if _rule_matches(rule, lead, user_id, now, grace):
+            return rule.tier
+    return None
 
 
 def queue_sort_key(lead: QueueCandidate, tier: QueueTier) -> tuple:
-    """The sort key of a callable ``lead`` of ``tier``: tier first, then the tier's own order.
-
-    New leads go oldest first (by arrival); callbacks and retries by due time.
-    """
-    assert lead.next_call_at is not None  # only due leads have a tier
-    if tier in (QueueTier.REPEAT_NEW, QueueTier.NEW):
-        return (int(tier), lead.created_at, lead.next_call_at, lead.id)
-    return (int(tier), lead.next_call_at, lead.id)
+    """The sort key of a callable ``lead`` of ``tier``: tier first, then the tier's own order."""
+    return (int(tier), *(getattr(lead, name) for name in RULE_OF_TIER[tier].order))
 
 
 def order_queue(

@@ -30,18 +30,26 @@ from leads.services.data_rights import (
     staff_for_filter,
 )
 from leads.services.maintenance import appointments_to_mark
+from leads.words import ACTION_LABELS, STATE_LABELS, describe, label
 
 PHONE_REFUSED = _l("Enter a phone number, for example 8 916 123-45-67.")
 
 
 @bp.context_processor
 def privacy_helpers() -> dict:
-    """`privacy_when(iso)`: an exported instant shown in the clinic's time zone."""
+    """`privacy_when(iso)`: an exported instant shown in the clinic's time zone; the words for
+    stored codes (`describe`, `label`, the labels)."""
 
     def privacy_when(value: str | None) -> str:
         return format_datetime(datetime.fromisoformat(value), "dd.MM.yyyy HH:mm") if value else ""
 
-    return {"privacy_when": privacy_when}
+    return {
+        "privacy_when": privacy_when,
+        "describe": describe,
+        "label": label,
+        "ACTION_LABELS": ACTION_LABELS,
+        "STATE_LABELS": STATE_LABELS,
+    }
 
 
 class LookupForm(FlaskForm):

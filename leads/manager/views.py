@@ -20,6 +20,7 @@ from leads.manager.forms import RangeForm, russian, weekday_name, word
 from leads.operator.forms import OUTCOME_LABELS
 from leads.services.clinic import clinic_calendar, now_utc
 from leads.services.reports import Counts, Report, build_report
+from leads.words import SOURCE_LABELS, label
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,7 @@ SEGMENT_HEADERS = ("leads", "requests", "reached", "booked", "attended", "conver
 
 
 def sources_table(report: Report) -> Table:
-    rows = [[r.key[0] or word("none"), *_segment_cells(r.counts)] for r in report.sources]
+    rows = [[label(r.key[0], SOURCE_LABELS) or word("none"), *_segment_cells(r.counts)] for r in report.sources]
     return Table("sources", word("sources"), [word("source"), *map(word, SEGMENT_HEADERS)], rows)
 
 

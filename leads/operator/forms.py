@@ -16,19 +16,13 @@ from wtforms.fields.choices import SelectChoice
 from leads.domain.calendar import ClinicCalendar
 from leads.domain.contact import InvalidField
 from leads.services.calls import NOTE_MAX_LENGTH, OFFERED_OUTCOMES
+from leads.words import STATE_LABELS
 
 # The callback chooser: every quarter hour of the next few working days.
 CALLBACK_STEP = timedelta(minutes=15)
 CALLBACK_WORKING_DAYS = 6
 CALLBACK_SEARCH_DAYS = 31  # how far to look for those working days (closures, long holidays)
 
-STATE_LABELS = {
-    "new": _l("New"),
-    "retry": _l("Retry"),
-    "callback": _l("Callback"),
-    "booked": _l("Booked"),
-    "closed": _l("Closed"),
-}
 OUTCOME_LABELS = {
     "booked": _l("Booked"),
     "no_answer": _l("No answer"),
@@ -49,49 +43,11 @@ CLOSE_REASON_LABELS = {
     "do_not_call": _l("asked not to be called"),
     "spam": _l("spam"),
 }
-EVENT_LABELS = {
-    "created": _l("Request received"),
-    "repeat_request": _l("Repeat request"),
-    "on_do_not_call_list": _l("Request from a number on the do-not-call list"),
-    "claimed": _l("Taken"),
-    "released": _l("Returned to the queue"),
-}
-AUDIT_LABELS = {
-    "open_card": _l("Opened the card"),
-    "outcome": _l("Recorded an outcome"),
-}
 # Outcomes that cannot be undone by calling again: the desk asks before recording them.
 CONFIRM_OUTCOMES = {
     "do_not_call": _l("Put this number on the do-not-call list? The patient will not be called again."),
     "spam": _l("Close this lead as spam? It will not appear in reports."),
 }
-
-# What the person at the desk is told for each refusal: (field, message).
-OUTCOME_ERRORS = {
-    "callback_time_required": ("callback_at", _l("Choose when to call back.")),
-    "callback_time_past": ("callback_at", _l("This time has already passed. Choose a later time.")),
-    "callback_time_closed": (
-        "callback_at",
-        _l("The clinic is closed at this time. Choose a time within opening hours."),
-    ),
-    "unknown_outcome": ("outcome", _l("Choose one of the outcomes on the buttons.")),
-    "outcome_not_offered": (
-        "outcome",
-        _l("To book a visit, choose a free slot under “Book an appointment”."),
-    ),
-}
-FIELD_ERRORS = {
-    ("note", "too_long"): _l("The note must be at most %(max)d characters long.", max=NOTE_MAX_LENGTH),
-    ("note", "control_chars"): _l("The note contains characters that cannot be used. Type it again."),
-    ("callback_at", "invalid"): _l("Choose a time from the list."),
-    ("state", "invalid"): _l("Choose a state from the list."),
-}
-
-
-def field_error(exc: InvalidField) -> str:
-    """The message for a refused field."""
-    return str(FIELD_ERRORS.get((exc.field, exc.code), _l("Check this field.")))
-
 
 class ButtonForm(FlaskForm):
     """A POST that is only a button (take next, claim, release): it carries the CSRF token."""

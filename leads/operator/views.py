@@ -1,9 +1,7 @@
 """Operator desk routes: the queue, lead cards, outcomes, search, the audit trail.
 
-Views parse the request, call one service, and map its refusals to HTTP:
-LeadNotFound → 404; another holder, a closed lead or a race → 409; a bad
-field → 422 with the message by that field (JSON clients get
-``{"error": …, "errors": {field: [message]}}``).
+Views parse the request, call one service, and answer its refusals with
+`card.refused` (refusals.py says the status, field and message of each).
 """
 from __future__ import annotations
 
@@ -14,41 +12,21 @@ from flask import abort, current_app, flash, jsonify, redirect, render_template,
 from flask_babel import format_datetime, gettext as _
 from flask_login import current_user
 
-from leads.auth.access import MANAGER_ROLES, require_role
+from leads.auth.access import MANAGER_ROLES, is_manager, require_role
 from leads.domain.contact import InvalidField, format_phone
 from leads.domain.outcomes import OutcomeEffect, OutcomeError
 from leads.errors import error_response, wants_json
 from leads.net import client_ip
 from leads.operator import bp
-from leads.operator.book import booking_panel
-from leads.operator.forms import (
-    AUDIT_LABELS,
-    CLOSE_REASON_LABELS,
-    CONFIRM_OUTCOMES,
-    EVENT_LABELS,
-    OUTCOME_ERRORS,
-    OUTCOME_LABELS,
-    STATE_LABELS,
-    ButtonForm,
-    OutcomeForm,
-    SearchForm,
-    field_error,
-    outcome_buttons,
-)
+from leads.operator.card import refused, render_card
+from leads.operator.forms import CLOSE_REASON_LABELS, OUTCOME_LABELS, ButtonForm, OutcomeForm, SearchForm
+from leads.operator.refusals import field_error
 from leads.services.audit import lead_audit_trail
-from leads.services.calls import OutcomeRaced, record_outcome
-from leads.services.clinic import clinic_calendar, now_utc
-from leads.services.leads import open_lead_card, search_leads
-from leads.services.queue import (
-    LeadClaimedByOther,
-    LeadNotFound,
-    LeadNotOpen,
-    QueueError,
-    claim_lead,
-    queue_view,
-    release_lead,
-    take_next_lead,
-)
+from leads.services.calls import record_outcome
+from leads.services.clinic import now_utc
+from leads.services.leads import search_leads
+from leads.services.queue import QueueError, claim_lead, queue_view, release_lead, take_next_lead
+from leads.words import ACTION_LABELS, SOURCE_LABELS, STATE_LABELS, describe
 
 POLL_SECONDS = 10  # how often the queue page refreshes its live part
 
@@ -79,82 +57,19 @@ def desk_helpers() -> dict:
         "STATE_LABELS": STATE_LABELS,
         "OUTCOME_LABELS": OUTCOME_LABELS,
         "CLOSE_REASON_LABELS": CLOSE_REASON_LABELS,
-        "EVENT_LABELS": EVENT_LABELS,
-        "AUDIT_LABELS": AUDIT_LABELS,
+        "ACTION_LABELS": ACTION_LABELS,
+        "SOURCE_LABELS": SOURCE_LABELS,
+        "describe": describe,
         "poll_seconds": POLL_SECONDS,
         "now_instant": now_utc(),
-        "is_manager": current_user.is_authenticated and current_user.role in MANAGER_ROLES,
+        "is_manager": is_manager(),
     }
-
-
-def _is_manager() -> bool:
-    return current_user.role in MANAGER_ROLES
 
 
 def _check_button() -> None:
     """Every POST is a form: a button's form carries only the CSRF token."""
     if not ButtonForm().validate_on_submit():
         abort(400)
-
-
-# -- refusals ----------------------------------------------------------------------------------
-
-
-def _queue_refusal(exc: QueueError) -> tuple[int, str]:
-    """The status and message for a refused queue operation."""
-    if isinstance(exc, LeadNotFound):
-        return 404, _("This lead does not exist.")
-    if isinstance(exc, LeadClaimedByOther):
-        return 409, _(
-            "%(name)s is working on this lead right now. Take the next lead from the queue.",
-            name=exc.holder_name or _("Another operator"),
-        )
-    if isinstance(exc, LeadNotOpen):
-        return 409, _("This lead is already closed or booked.")
-    if isinstance(exc, OutcomeRaced):
-        return 409, _("Someone recorded an outcome on this lead at the same moment. Look at the card again.")
-    return 409, _("The lead changed while you were working on it. Please try again.")
-
-
-def _refused(lead_id: int, status: int, message: str, field: str | None = None, form: OutcomeForm | None = None):
-    """JSON with the field's name, or the card again with the message by the field (or on top)."""
-    if wants_json():
-        return error_response(status, message, field)
-    if status == 404:
-        return error_response(404, message)
-    form = form or OutcomeForm()
-    if field in ("note", "callback_at"):
-        getattr(form, field).errors = [message]
-        return _render_card(lead_id, form, status)
-    return _render_card(lead_id, form, status, banner=message)
-
-
-def _render_card(
-    lead_id: int, form: OutcomeForm, status: int = 200, banner: str | None = None, booking: dict | None = None
-):
-    """The card; `booking` carries the booking panel's refusal (errors, nearby slots, note)."""
-    now = now_utc()
-    try:
-        card = open_lead_card(lead_id, current_user.id, ip=client_ip(), now=now)
-    except LeadNotFound:
-        return error_response(404, _("This lead does not exist."))
-    form.fill_callback_choices(clinic_calendar(now), now)
-    held_by_other = card.holder_id is not None and card.holder_id != current_user.id
-    html = render_template(
-        "operator/card.html",
-        card=card,
-        lead=card.lead,
-        form=form,
-        button=ButtonForm(),
-        banner=banner,
-        held_by_me=card.holder_id == current_user.id,
-        held_by_other=held_by_other,
-        may_record=card.lead.is_open and (not held_by_other or _is_manager()),
-        outcomes=outcome_buttons(),
-        confirm=CONFIRM_OUTCOMES,
-        **booking_panel(card.lead, request.values, now, **(booking or {})),
-    )
-    return html, status
 
 
 def _recorded_message(outcome: str, effect: OutcomeEffect) -> str:
@@ -198,7 +113,7 @@ def take_next():
 @bp.get("/leads/<int:lead_id>")
 def lead_card(lead_id: int):
     """The lead card (opening it is recorded in the audit log)."""
-    return _render_card(lead_id, OutcomeForm(formdata=None))
+    return render_card(lead_id)
 
 
 @bp.post("/leads/<int:lead_id>/claim")
@@ -208,7 +123,7 @@ def claim(lead_id: int):
     try:
         claim_lead(lead_id, current_user.id)
     except QueueError as exc:
-        return _refused(lead_id, *_queue_refusal(exc))
+        return refused(lead_id, exc)
     if wants_json():
         return jsonify(lead_id=lead_id, claimed=True)
     return redirect(url_for(".lead_card", lead_id=lead_id), code=303)
@@ -219,9 +134,9 @@ def release(lead_id: int):
     """Give the lead back to the queue (its holder, or a manager for anyone's)."""
     _check_button()
     try:
-        release_lead(lead_id, current_user.id, is_manager=_is_manager())
+        release_lead(lead_id, current_user.id, is_manager=is_manager())
     except QueueError as exc:
-        return _refused(lead_id, *_queue_refusal(exc))
+        return refused(lead_id, exc)
     if wants_json():
         return jsonify(lead_id=lead_id, claimed=False)
     flash(_("The lead is back in the queue."), "info")
@@ -243,18 +158,11 @@ def record(lead_id: int):
             note=form.note.data or "",
             callback_at=form.callback_instant(ZoneInfo(current_app.config["CLINIC_TIMEZONE"])),
             callback_for_me=form.callback_for.data == "me",
-            is_manager=_is_manager(),
+            is_manager=is_manager(),
             ip=client_ip(),
         )
-    except InvalidField as exc:
-        return _refused(lead_id, 422, field_error(exc), exc.field, form)
-    except OutcomeError as exc:
-        field, message = OUTCOME_ERRORS.get(exc.code, (None, None))
-        if message is None:  # the lead is no longer open
-            return _refused(lead_id, 409, _("This lead is already closed or booked."), form=form)
-        return _refused(lead_id, 422, str(message), field, form)
-    except QueueError as exc:
-        return _refused(lead_id, *_queue_refusal(exc), form=form)
+    except (InvalidField, OutcomeError, QueueError) as exc:
+        return refused(lead_id, exc, outcome_form=form)
     if wants_json():
         return jsonify(
             lead_id=lead_id,

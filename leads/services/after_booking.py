@@ -99,6 +99,13 @@ def forget_patient_contacts(lead_ids: list[int], now: datetime) -> None:
 # -- the patient, by their link ------------------------------------------------------------------
 
 
+def _by_patient(lead_id: int, appointment_id: int, kind: str, now: datetime) -> None:
+    """The timeline event and the audit row of what the patient did by their link."""
+    detail = f"appointment {appointment_id}"
+    db.session.add(LeadEvent(lead_id=lead_id, at=now, kind=kind, detail=detail))
+    record_audit(None, kind, lead_id=lead_id, detail=detail, now=now)
+
+
 def patient_confirms(appointment_id: int, now: datetime | None = None) -> bool:
     """The patient says they are coming; commits. False when the visit is no longer scheduled."""
     now = now or now_utc()
@@ -113,9 +120,7 @@ def patient_confirms(appointment_id: int, now: datetime | None = None) -> bool:
         db.session.rollback()
         return False
     end_confirmation_task(appointment_id, "confirmed", now)
-    detail = f"appointment {appointment_id}: confirmed by the patient (link)"
-    db.session.add(LeadEvent(lead_id=lead_id, at=now, kind="visit_confirmed", detail=detail))
-    record_audit(None, "visit_confirmed", lead_id=lead_id, detail=detail, now=now)
+    _by_patient(lead_id, appointment_id, "appointment_confirmed_by_patient", now)
     db.session.commit()
     return True
 
@@ -135,8 +140,6 @@ def patient_cancels(appointment_id: int, now: datetime | None = None) -> bool:
         db.session.rollback()
         return False
     after_cancelled(appointment_id, now, by_patient=True)
-    detail = f"appointment {appointment_id}: cancelled by the patient (link)"
-    db.session.add(LeadEvent(lead_id=lead_id, at=now, kind="appointment_cancelled", detail=detail))
-    record_audit(None, "appointment_cancelled", lead_id=lead_id, detail=detail, now=now)
+    _by_patient(lead_id, appointment_id, "appointment_cancelled_by_patient", now)
     db.session.commit()
     return True

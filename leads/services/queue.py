@@ -1,32 +1,23 @@
 """The operators' queue: what to call next, and who holds which lead (DESIGN.md §1.4).
 
-The order is defined in `leads.domain.queue`.  Here each tier is one indexed
-probe (`ORDER BY … LIMIT n` on a small partial index of open leads, see
-`leads.models._queue_indexes`), so taking the next lead costs a few short
-index scans however long the history grows — never one sort of every open
-lead by a CASE expression.
-
-Taking a lead is one atomic statement:
+The order is `leads.domain.queue.TIER_RULES`; each rule becomes one query here
+(`_tier_query`), read through the (state, next_call_at) index of the leads
+table.  Taking the next lead walks the tiers in order and claims the first
+lead it can with a conditional update:
 
     UPDATE leads SET claimed_by_id = :me, claim_expires_at = :expires
-    WHERE id = COALESCE((tier 1 probe), (tier 2 probe), …)   -- each LIMIT 1 [FOR UPDATE SKIP LOCKED]
-      AND (the claim is still free) RETURNING id
+    WHERE id = (SELECT id … WHERE id = :candidate AND the claim is free [FOR UPDATE SKIP LOCKED])
+      AND the claim is free AND the lead is open RETURNING id
 
-COALESCE stops at the first tier that finds a lead, so later probes never run.
-On PostgreSQL `SKIP LOCKED` lets concurrent operators pass over each other's
-row.  SQLite ignores `SKIP LOCKED` silently, but an UPDATE takes SQLite's single
-write lock before it reads, so its subqueries always see the latest claims; the
-repeated claim check makes a lost race come back empty, never with a lead
-someone else holds.
-
-The statements are built once, with bind parameters, so that each call only
-binds values: no SQL building, cache-key hashing or re-planning per request.
+On PostgreSQL `SKIP LOCKED` lets concurrent operators pass over a row another
+one is claiming.  SQLite ignores `SKIP LOCKED` silently, but its UPDATE takes
+the single write lock before it reads, so the repeated claim check makes a lost
+race come back empty, never with a lead someone else holds.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import datetime, time, timedelta
-from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -34,33 +25,11 @@ from flask import current_app
 
 from leads.domain.calendar import ClinicCalendar
 from leads.domain.outcomes import LeadState
-from leads.domain.queue import QueueTier
+from leads.domain.queue import TIER_RULES, CallbackOwner, TierRule
 from leads.extensions import db
 from leads.models import OPEN_STATE_VALUES, Lead, LeadEvent, User
 from leads.services.clinic import clinic_calendar, now_utc
-from leads.services.queue_sql import (
-    CALLBACKS_BY_DUE,
-    DAY_ENDS,
-    DAY_STARTS,
-    HELD_ID,
-    LeadsThrough,
-    NEW_FIRST,
-    NEW_REPEAT,
-    NOW_PARAM,
-    PAST_SLA,
-    ROW_LIMIT,
-    TIER_TABLE,
-    claim_free,
-    held_lead_query,
-    in_state,
-    peek_statement,
-    renew_statement,
-    sql_literal,
-    statement_values,
-    take_statement,
-    tier_query,
-    tier_where,
-)
+from leads.services.unit_of_work import unit_of_work
 
 __all__ = [
     "LeadClaimedByOther",
@@ -76,10 +45,6 @@ __all__ = [
     "take_next_lead",
 ]
 
-# Rounds of take-next before giving up while leads still look callable: the
-# statement comes back empty with leads left only when (PostgreSQL) the free
-# rows were locked by someone else for a moment.
-TAKE_ROUNDS = 3
 # Per-operator transaction lock for take-next on PostgreSQL (class id "TAKE").
 TAKE_LOCK = sa.text("SELECT pg_advisory_xact_lock(1413565253, :me)")
 # Rounds of read-then-conditional-update in claim/release before giving up.
@@ -154,10 +119,61 @@ def _settings() -> tuple[timedelta, timedelta]:
 
 
 def _add_event(lead_id: int, kind: str, user_id: int, now: datetime, detail: str = "") -> None:
-    # A plain INSERT: no ORM object to track on the hot path of take-next.
     db.session.execute(
-        sa.insert(LeadEvent.__table__).values(lead_id=lead_id, at=now, kind=kind, user_id=user_id, detail=detail)
+        sa.insert(LeadEvent).values(lead_id=lead_id, at=now, kind=kind, user_id=user_id, detail=detail)
     )
+
+
+# -- the rules as SQL ----------------------------------------------------------------------
+
+def _claim_free(user_id: int, now: datetime) -> Any:
+    """Nobody else holds a live claim: no claim, an expired one, or mine."""
+    return sa.or_(Lead.claimed_by_id.is_(None), Lead.claim_expires_at <= now, Lead.claimed_by_id == user_id)
+
+
+def _owner_where(owner: CallbackOwner, user_id: int, now: datetime, grace: timedelta) -> list[Any]:
+    if owner is CallbackOwner.ME:
+        return [Lead.callback_owner_id == user_id]
+    if owner is CallbackOwner.NOBODY:
+        return [Lead.callback_owner_id.is_(None)]
+    if owner is CallbackOwner.OTHER_OVERDUE:
+        return [Lead.callback_owner_id != user_id, Lead.next_call_at < now - grace]  # != drops NULL
+    return []
+
+
+def _tier_where(rule: TierRule, user_id: int, now: datetime, grace: timedelta) -> list[Any]:
+    """The due leads of `rule`'s tier that `user_id` may take (`leads.domain.queue.tier_of`, in SQL)."""
+    where = [Lead.state == rule.state.value, Lead.next_call_at <= now, _claim_free(user_id, now)]
+    where += _owner_where(rule.owner, user_id, now, grace)
+    if rule.repeat is not None:
+        where.append(Lead.request_count > 1 if rule.repeat else Lead.request_count <= 1)
+    return where
+
+
+def _tier_query(rule: TierRule, user_id: int, now: datetime, grace: timedelta, *columns: Any) -> sa.Select:
+    order = [getattr(Lead, name) for name in rule.order]
+    return sa.select(*columns).where(*_tier_where(rule, user_id, now, grace)).order_by(*order)
+
+
+def _held_lead_query(user_id: int, now: datetime, *columns: Any) -> sa.Select:
+    """The open lead `user_id` holds with a live claim (the latest, should there be several)."""
+    return (
+        sa.select(*columns)
+        .where(Lead.claimed_by_id == user_id, Lead.claim_expires_at > now, Lead.state.in_(OPEN_STATE_VALUES))
+        .order_by(Lead.claim_expires_at.desc(), Lead.id.desc())
+        .limit(1)
+    )
+
+
+def _set_claim(where: list[Any], user_id: int, expires: datetime) -> int | None:
+    """Claim the lead matching `where` for `user_id` until `expires`; its id, or None if none matched."""
+    return db.session.execute(
+        sa.update(Lead)
+        .where(*where)
+        .values(claimed_by_id=user_id, claim_expires_at=expires)
+        .returning(Lead.id)
+        .execution_options(synchronize_session=False)
+    ).scalar()
 
 
 # -- taking, claiming, releasing ---------------------------------------------------------
@@ -167,35 +183,30 @@ def take_next_lead(user_id: int, now: datetime | None = None) -> int | None:
 
     If `user_id` already holds a live claim, that lead is returned instead (its
     claim renewed).  None while the clinic is closed or when nothing is callable.
-    Commits.
     """
     now = now or now_utc()
-    if not clinic_calendar(now).is_open(now):
-        db.session.rollback()
-        return None
     grace, claim = _settings()
-    values = statement_values(user_id, now, grace, expires=now + claim)
-    if db.engine.dialect.name == "postgresql":
-        # One take-next at a time per operator (a double click): the second
-        # waits for the first to commit, then renews the lead it took instead
-        # of claiming a second one.  Released at commit.
-        db.session.execute(TAKE_LOCK, {"me": user_id})
-
-    held = db.session.execute(renew_statement(), values).scalar()
-    if held is not None:
-        db.session.commit()
-        return held
-    for _ in range(TAKE_ROUNDS):
-        lead_id = db.session.execute(take_statement(), values).scalar()
-        if lead_id is not None:
-            _add_event(lead_id, "claimed", user_id, now, "take-next")
-            db.session.commit()
-            return lead_id
-        # Empty-handed: the queue is empty, or (PostgreSQL) the only free rows
-        # were locked by someone else for a moment.  Look without locking.
-        if db.session.execute(peek_statement(), values).scalar() is None:
-            break
-    db.session.commit()  # nothing changed; ends the transaction (and SQLite's write lock)
+    with unit_of_work():
+        if not clinic_calendar(now).is_open(now):
+            return None
+        if db.engine.dialect.name == "postgresql":
+            # One take-next at a time per operator (a double click): the second
+            # waits for the first to commit, then renews the lead it took instead
+            # of claiming a second one.  Released at commit.
+            db.session.execute(TAKE_LOCK, {"me": user_id})
+        # An UPDATE first: on SQLite it takes the write lock, so nothing read after it can change.
+        held = _held_lead_query(user_id, now, Lead.id).scalar_subquery()
+        renewed = _set_claim([Lead.id == held, Lead.claimed_by_id == user_id], user_id, now + claim)
+        if renewed is not None:
+            return renewed
+        for rule in TIER_RULES:
+            top = _tier_query(rule, user_id, now, grace, Lead.id).limit(1).with_for_update(skip_locked=True)
+            lead_id = db.session.scalar(top)
+            if lead_id is not None:
+                # Still free? (On PostgreSQL the row is locked now; on SQLite the write lock is held.)
+                if _set_claim([Lead.id == lead_id, _claim_free(user_id, now)], user_id, now + claim) is not None:
+                    _add_event(lead_id, "claimed", user_id, now, "take-next")
+                    return lead_id
     return None
 
 
@@ -203,25 +214,23 @@ def claim_lead(lead_id: int, user_id: int, now: datetime | None = None) -> None:
     """Claim one open lead (from search or a list) for CLAIM_MINUTES.
 
     Renewing one's own claim is fine.  Raises LeadNotFound, LeadNotOpen or
-    LeadClaimedByOther.  Claims held on other leads are left alone.  Commits.
+    LeadClaimedByOther.  Claims held on other leads are left alone.
     """
     now = now or now_utc()
     _, claim = _settings()
-    for _ in range(CLAIM_ROUNDS):
-        row = _claim_of(lead_id)
-        if row.state not in OPEN_STATE_VALUES:
-            db.session.rollback()
-            raise LeadNotOpen(f"lead {lead_id} is {row.state}")
-        live = row.claimed_by_id is not None and row.claim_expires_at is not None and row.claim_expires_at > now
-        if live and row.claimed_by_id != user_id:
-            db.session.rollback()
-            raise LeadClaimedByOther(row.claimed_by_id, row.holder_name or "")
-        if _replace_claim(lead_id, row, user_id, now + claim):
-            if not (live and row.claimed_by_id == user_id):
-                _add_event(lead_id, "claimed", user_id, now)
-            db.session.commit()
-            return
-        db.session.rollback()  # the claim changed under us: look again
+    with unit_of_work():
+        for _ in range(CLAIM_ROUNDS):
+            row = _claim_of(lead_id)
+            if row.state not in OPEN_STATE_VALUES:
+                raise LeadNotOpen(f"lead {lead_id} is {row.state}")
+            live = row.claimed_by_id is not None and row.claim_expires_at is not None and row.claim_expires_at > now
+            if live and row.claimed_by_id != user_id:
+                raise LeadClaimedByOther(row.claimed_by_id, row.holder_name or "")
+            if _replace_claim(lead_id, row, user_id, now + claim):
+                if not (live and row.claimed_by_id == user_id):
+                    _add_event(lead_id, "claimed", user_id, now)
+                return
+            # the claim changed under us: look again
     raise QueueError(f"lead {lead_id}: the claim kept changing, try again")
 
 
@@ -229,26 +238,22 @@ def release_lead(lead_id: int, user_id: int, *, is_manager: bool = False, now: d
     """Give a claimed lead back to the queue.
 
     Only the holder or a manager may; LeadClaimedByOther otherwise (LeadNotFound
-    for an unknown id).  Releasing a lead nobody holds does nothing.  Commits.
+    for an unknown id).  Releasing a lead nobody holds does nothing.
     """
     now = now or now_utc()
-    for _ in range(CLAIM_ROUNDS):
-        row = _claim_of(lead_id)
-        if row.claimed_by_id is None:
-            db.session.rollback()
-            return
-        if row.claimed_by_id != user_id and not is_manager:
-            live = row.claim_expires_at is not None and row.claim_expires_at > now
-            db.session.rollback()
-            if live:
-                raise LeadClaimedByOther(row.claimed_by_id, row.holder_name or "")
-            return  # an expired claim of someone else: the lead is free already
-        if _replace_claim(lead_id, row, None, None):
-            detail = "" if row.claimed_by_id == user_id else f"held by {row.holder_name}"
-            _add_event(lead_id, "released", user_id, now, detail)
-            db.session.commit()
-            return
-        db.session.rollback()
+    with unit_of_work():
+        for _ in range(CLAIM_ROUNDS):
+            row = _claim_of(lead_id)
+            if row.claimed_by_id is None:
+                return
+            if row.claimed_by_id != user_id and not is_manager:
+                if row.claim_expires_at is not None and row.claim_expires_at > now:
+                    raise LeadClaimedByOther(row.claimed_by_id, row.holder_name or "")
+                return  # an expired claim of someone else: the lead is free already
+            if _replace_claim(lead_id, row, None, None):
+                detail = "" if row.claimed_by_id == user_id else f"held by {row.holder_name}"
+                _add_event(lead_id, "released", user_id, now, detail)
+                return
     raise QueueError(f"lead {lead_id}: the claim kept changing, try again")
 
 
@@ -260,7 +265,6 @@ def _claim_of(lead_id: int) -> Any:
         .where(Lead.id == lead_id)
     ).one_or_none()
     if row is None:
-        db.session.rollback()
         raise LeadNotFound(f"no lead {lead_id}")
     return row
 
@@ -287,19 +291,9 @@ def _replace_claim(lead_id: int, seen: Any, holder_id: int | None, expires: date
 # -- the queue page ----------------------------------------------------------------------
 
 # The columns of a QueueRow, in field order (its lead_id is the lead's id).
-_ROW_COLUMNS = tuple("id" if f.name == "lead_id" else f.name for f in fields(QueueRow) if f.name != "waiting_minutes")
-
-
-@cache
-def _held_rows_statement() -> sa.Select:
-    return held_lead_query(*_ROW_COLUMNS)
-
-
-@cache
-def _tier_rows_statement(tier: QueueTier) -> sa.Select:
-    """Up to :limit rows of `tier`, without the lead :me holds."""
-    t = TIER_TABLE[tier]
-    return tier_query(tier, *_ROW_COLUMNS).where(t.c.id != HELD_ID).limit(ROW_LIMIT)
+_ROW_COLUMNS = tuple(
+    Lead.id if f.name == "lead_id" else getattr(Lead, f.name) for f in fields(QueueRow) if f.name != "waiting_minutes"
+)
 
 
 def queue_view(user_id: int, now: datetime | None = None, limit: int = 30) -> QueueView:
@@ -307,22 +301,23 @@ def queue_view(user_id: int, now: datetime | None = None, limit: int = 30) -> Qu
 
     `upcoming` is what take-next would hand out, in order, without the held
     lead; it is listed while the clinic is closed too (take-next then refuses),
-    so the operator sees what the morning brings.
+    so the operator sees what the morning brings.  Reads only.
     """
     now = now or now_utc()
     calendar = clinic_calendar(now)
     is_open = calendar.is_open(now)
     grace, _ = _settings()
-    values = statement_values(user_id, now, grace)
 
-    held = db.session.execute(_held_rows_statement(), values).first()
-    values["held_id"] = held.id if held is not None else 0  # ids start at 1
+    held = db.session.execute(_held_lead_query(user_id, now, *_ROW_COLUMNS)).first()
     rows: list[Any] = []
-    for tier in QueueTier:
+    for rule in TIER_RULES:
         if len(rows) >= limit:
             break
-        rows.extend(db.session.execute(_tier_rows_statement(tier), {**values, "limit": limit - len(rows)}).all())
-    counters = _counters(calendar, now, values, is_open)
+        query = _tier_query(rule, user_id, now, grace, *_ROW_COLUMNS)
+        if held is not None:
+            query = query.where(Lead.id != held.id)
+        rows.extend(db.session.execute(query.limit(limit - len(rows))).all())
+    counters = _counters(calendar, user_id, now, grace, is_open)
 
     waiting = _waiting_minutes(calendar, [r.created_at for r in rows] + ([held.created_at] if held else []), now)
     return QueueView(
@@ -342,8 +337,7 @@ def _waiting_minutes(calendar: ClinicCalendar, arrivals: list[datetime], now: da
     """Business minutes from each arrival to `now`.
 
     Walked backwards from now, one gap at a time, so the calendar visits each
-    day once however many rows there are (an old lead would cost a loop over
-    every day since it arrived, per row).
+    day once however many rows there are.
     """
     result: dict[datetime, float] = {}
     total, previous = 0.0, now
@@ -355,46 +349,31 @@ def _waiting_minutes(calendar: ClinicCalendar, arrivals: list[datetime], now: da
     return result
 
 
-def _count(t: LeadsThrough, *where: Any) -> Any:
-    return sa.select(sa.func.count()).select_from(t).where(*where).scalar_subquery()
+def _count(*where: Any) -> Any:
+    return sa.select(sa.func.count()).select_from(Lead).where(*where).scalar_subquery()
 
 
-def _sum(counts: list[Any]) -> Any:
-    return sum(counts[1:], counts[0])
-
-
-@cache
-def _counters_statement() -> sa.Select:
-    """All four counters in one statement, each a count over small partial indexes that hold
-    every column it reads (no visit to the table rows)."""
-    new_leads = _sum([
-        _count(NEW_REPEAT, in_state(NEW_REPEAT, LeadState.NEW), NEW_REPEAT.c.request_count > sql_literal(1)),
-        _count(NEW_FIRST, in_state(NEW_FIRST, LeadState.NEW), NEW_FIRST.c.request_count <= sql_literal(1)),
-    ])
-    callbacks = CALLBACKS_BY_DUE
-    return sa.select(
-        _sum([_count(TIER_TABLE[tier], *tier_where(tier), claim_free(TIER_TABLE[tier])) for tier in QueueTier])
-        .label("callable_now"),
-        new_leads.label("new"),
-        _count(
-            callbacks,
-            in_state(callbacks, LeadState.CALLBACK),
-            callbacks.c.next_call_at >= DAY_STARTS,
-            callbacks.c.next_call_at < DAY_ENDS,
-        ).label("callbacks_due_today"),
-        _count(
-            PAST_SLA, in_state(PAST_SLA, LeadState.NEW), PAST_SLA.c.attempts == sql_literal(0), PAST_SLA.c.sla_due_at < NOW_PARAM
-        ).label("past_sla"),
-    )
-
-
-def _counters(calendar: ClinicCalendar, now: datetime, values: dict[str, Any], is_open: bool) -> QueueCounters:
+def _counters(
+    calendar: ClinicCalendar, user_id: int, now: datetime, grace: timedelta, is_open: bool
+) -> QueueCounters:
+    """All four counters in one statement."""
     today = calendar.local(now).date()
-    day = {
-        "day_starts": datetime.combine(today, time.min, tzinfo=calendar.tz),
-        "day_ends": datetime.combine(today + timedelta(days=1), time.min, tzinfo=calendar.tz),
-    }
-    counted = db.session.execute(_counters_statement(), {**values, **day}).one()
+    day_starts = datetime.combine(today, time.min, tzinfo=calendar.tz)
+    day_ends = datetime.combine(today + timedelta(days=1), time.min, tzinfo=calendar.tz)
+    callable_now = sum(
+        (_count(*_tier_where(rule, user_id, now, grace)) for rule in TIER_RULES[1:]),
+        _count(*_tier_where(TIER_RULES[0], user_id, now, grace)),
+    )
+    counted = db.session.execute(
+        sa.select(
+            callable_now.label("callable_now"),
+            _count(Lead.state == LeadState.NEW.value).label("new"),
+            _count(
+                Lead.state == LeadState.CALLBACK.value, Lead.next_call_at >= day_starts, Lead.next_call_at < day_ends
+            ).label("callbacks_due_today"),
+            _count(Lead.state == LeadState.NEW.value, Lead.attempts == 0, Lead.sla_due_at < now).label("past_sla"),
+        )
+    ).one()
     return QueueCounters(
         callable_now=counted.callable_now if is_open else 0,
         new=counted.new,

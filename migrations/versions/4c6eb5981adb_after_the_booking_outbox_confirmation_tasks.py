@@ -1,7 +1,7 @@
 """After the booking: outbox messages, confirmation tasks, messages consent
 
 Revision ID: 4c6eb5981adb
-Revises: 5c1e7a9d2b40
+Revises: b7d41c2e9a60
 Create Date: 2026-12-02 00:20:14.726906
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '4c6eb5981adb'
-down_revision = '5c1e7a9d2b40'
+down_revision = 'b7d41c2e9a60'
 branch_labels = None
 depends_on = None
 

@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from leads import create_app
+from leads.app import create_app
 from leads.extensions import db, limiter
 from leads.services.consent import forget_cached_versions
 

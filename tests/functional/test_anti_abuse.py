@@ -134,7 +134,7 @@ class TestRateLimitInRedis:
         }
 
     def test_the_limit_holds_across_two_app_instances(self, app, client):
-        from leads import create_app
+        from leads.app import create_app
         from leads.extensions import limiter
 
         assert limiter.storage.check()  # the app really talks to Redis

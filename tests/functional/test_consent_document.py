@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import template_rendered
 from jinja2 import ChoiceLoader, FileSystemLoader
 
-from leads import ROOT
+from leads.app import ROOT
 from leads.extensions import db
 from leads.models import ConsentDocument, LeadRequest
 from leads.services.consent import text_sha256

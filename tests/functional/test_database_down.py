@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from leads import create_app
+from leads.app import create_app
 from leads.services.intake import spool
 
 

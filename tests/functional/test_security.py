@@ -5,7 +5,7 @@ import logging
 
 import pytest
 
-from leads import create_app
+from leads.app import create_app
 from leads.logs import redact
 
 

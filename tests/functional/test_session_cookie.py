@@ -1,9 +1,7 @@
-"""The session cookie: Flask's own format, one serializer per secret key, nothing set when nothing is kept."""
+"""The session cookie: Flask's own signed cookie, nothing set when nothing is kept."""
 from __future__ import annotations
 
 from flask.sessions import SecureCookieSessionInterface
-
-from leads.session_cookie import SessionCookie
 
 
 def _cookie(client) -> str | None:
@@ -36,15 +34,6 @@ def test_a_new_secret_key_refuses_old_cookies_unless_it_is_a_fallback(app, make_
 
     app.config["SECRET_KEY_FALLBACKS"] = [old_key]
     assert client.get("/operator/").status_code == 200
-
-
-def test_the_serializer_is_built_once_per_set_of_keys(app):
-    interface = app.session_interface
-    assert isinstance(interface, SessionCookie)
-    first = interface.get_signing_serializer(app)
-    assert interface.get_signing_serializer(app) is first
-    app.secret_key = "another-secret"
-    assert interface.get_signing_serializer(app) is not first
 
 
 def test_a_call_to_the_api_sets_no_cookie(client):

@@ -84,7 +84,8 @@ def test_confirming_ends_the_confirmation_task_and_goes_on_the_timeline(client, 
     appointment = db.session.get(Appointment, booked.id, populate_existing=True)
     assert appointment.confirmed_at == NOW + timedelta(hours=1)
     assert db.session.scalars(sa.select(ConfirmationTask.status)).all() == ["confirmed"]
-    assert db.session.scalar(sa.select(LeadEvent.kind).where(LeadEvent.kind == "visit_confirmed")) == "visit_confirmed"
+    event = db.session.scalars(sa.select(LeadEvent).where(LeadEvent.kind == "appointment_confirmed_by_patient")).one()
+    assert event.detail == f"appointment {booked.id}" and event.user_id is None
 
 
 def test_cancelling_frees_the_slot_at_once_for_another_patient(client, booked, clock, make_user):
@@ -97,9 +98,9 @@ def test_cancelling_frees_the_slot_at_once_for_another_patient(client, booked, c
     assert db.session.scalars(sa.select(ConfirmationTask.status)).all() == ["cancelled"]
     assert set(db.session.scalars(sa.select(OutboxMessage.status).where(OutboxMessage.kind == "reminder"))) == {
         "cancelled"}
-    event = db.session.scalars(sa.select(LeadEvent).where(LeadEvent.kind == "appointment_cancelled")).one()
-    assert "cancelled by the patient" in event.detail
-    audit = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "appointment_cancelled")).one()
+    event = db.session.scalars(sa.select(LeadEvent).where(LeadEvent.kind == "appointment_cancelled_by_patient")).one()
+    assert event.detail == f"appointment {booked.id}"
+    audit = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "appointment_cancelled_by_patient")).one()
     assert audit.user_id is None and audit.lead_id == booked.lead_id
 
     other = make_user("operator", "boris")

@@ -92,7 +92,7 @@ def book_in_a_process(database_url: str, instance: str, doctor_id: int, pairs, b
     import os
 
     os.environ["INSTANCE_PATH"] = instance
-    from leads import create_app
+    from leads.app import create_app
 
     app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": database_url})
     try:

@@ -41,7 +41,7 @@ def submit_from_process(database_url: str, instance: str, phones: list[str]) -> 
     import os
 
     os.environ["INSTANCE_PATH"] = instance
-    from leads import create_app
+    from leads.app import create_app
 
     app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": database_url})
     statuses = in_threads(app, phones, threads=4)

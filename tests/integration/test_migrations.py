@@ -10,7 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import upgrade
 
-from leads import create_app
+from leads.app import create_app
 from leads.extensions import db
 from tests.conftest import PG_URL
 

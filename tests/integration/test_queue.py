@@ -8,11 +8,10 @@ from datetime import date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from leads.domain.queue import QueueCandidate, QueueTier, order_queue
+from leads.domain.queue import TIER_RULES, QueueCandidate, order_queue
 from leads.extensions import db
 from leads.models import Closure, Lead, LeadEvent
 from leads.services import queue as queue_service
-from leads.services import queue_sql
 from leads.services.queue import (
     LeadClaimedByOther,
     LeadNotFound,
@@ -334,11 +333,11 @@ def test_the_view_shows_my_lead_apart_and_waiting_in_business_minutes(app, me):
     assert view.upcoming[0].phone.startswith("+7916")
 
 
-# -- the plans: each probe must run on its partial index ---------------------------------
+# -- the plan: every tier is read through the (state, next_call_at) index -------------------
 
-@pytest.mark.parametrize("tier", list(QueueTier))
-def test_each_tier_probe_uses_its_partial_index(app, me, tier):
-    query = queue_sql.tier_query(tier, "id").limit(1).params(queue_sql.statement_values(me, NOW, GRACE))
+@pytest.mark.parametrize("rule", TIER_RULES, ids=lambda rule: rule.tier.name)
+def test_each_tier_is_read_through_the_state_and_due_time_index(app, me, rule):
+    query = queue_service._tier_query(rule, me, NOW, GRACE, Lead.id).limit(1)
     compiled = query.compile(db.engine, compile_kwargs={"literal_binds": True})
     with db.engine.connect() as connection:
         if db.engine.dialect.name == "postgresql":
@@ -346,5 +345,4 @@ def test_each_tier_probe_uses_its_partial_index(app, me, tier):
             plan = "\n".join(connection.execute(sa.text(f"EXPLAIN {compiled}")).scalars())
         else:
             plan = "\n".join(row[-1] for row in connection.execute(sa.text(f"EXPLAIN QUERY PLAN {compiled}")))
-    assert "ix_leads_queue_" in plan, plan
-    assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
+    assert "ix_leads_state_next_call_at" in plan, plan

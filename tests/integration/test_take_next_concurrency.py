@@ -96,7 +96,7 @@ def operators_in_a_process(database_url: str, instance: str, operator_ids: list[
     import os
 
     os.environ["INSTANCE_PATH"] = instance
-    from leads import create_app
+    from leads.app import create_app
 
     app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": database_url})
     try:
