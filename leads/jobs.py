@@ -92,6 +92,13 @@ def outbox(app: Flask) -> object:
     return _run(app, "outbox", send)
 
 
+def confirmations(app: Flask) -> object:
+    """End the confirmation calls whose visit has started without them."""
+    from leads.services.confirmation_calls import expire_confirmations
+
+    return _run(app, "confirmations", lambda now: f"{expire_confirmations(now)} ended unreached")
+
+
 @dataclass(frozen=True)
 class JobSpec:
     """One job: its id, its function as an importable reference, and how often it runs."""
@@ -107,6 +114,7 @@ JOBS = (
     JobSpec("callback_grace", "leads.jobs:callback_grace", every_seconds=60),
     JobSpec("spool_replay", "leads.jobs:spool_replay", every_seconds=60),
     JobSpec("outbox", "leads.jobs:outbox", every_seconds=30),
+    JobSpec("confirmations", "leads.jobs:confirmations", every_seconds=5 * 60),
     JobSpec("appointments_to_mark", "leads.jobs:appointments_to_mark", every_seconds=15 * 60),
     # So that a manager's report finds every ended day stored and counts at most today.
     JobSpec("report_cells", "leads.jobs:report_cells", every_seconds=60),

@@ -25,7 +25,8 @@ from leads.services.audit import lead_audit_trail
 from leads.services.calls import record_outcome
 from leads.services.clinic import now_utc
 from leads.services.leads import search_leads
-from leads.services.queue import QueueError, claim_lead, queue_view, release_lead, take_next_lead
+from leads.services.confirmation_calls import due_confirmations, take_next_call
+from leads.services.queue import QueueError, claim_lead, queue_view, release_lead
 from leads.words import ACTION_LABELS, SOURCE_LABELS, STATE_LABELS, describe
 
 POLL_SECONDS = 10  # how often the queue page refreshes its live part
@@ -85,7 +86,8 @@ def _recorded_message(outcome: str, effect: OutcomeEffect) -> str:
 @bp.get("/")
 def queue():
     """The queue: counters, my current lead, who comes next; its live part refreshes itself."""
-    return render_template("operator/queue.html", view=queue_view(current_user.id), button=ButtonForm())
+    return render_template("operator/queue.html", view=queue_view(current_user.id), button=ButtonForm(),
+                           confirmations=due_confirmations(current_user.id))
 
 
 @bp.get("/queue/live")
@@ -96,9 +98,14 @@ def queue_live():
 
 @bp.post("/next")
 def take_next():
-    """Claim the next lead to call and open its card; back to the queue if nobody is callable."""
+    """Claim the next lead (or confirmation call) and open it; back to the queue if nobody is callable."""
     _check_button()
-    lead_id = take_next_lead(current_user.id)
+    taken = take_next_call(current_user.id)
+    if taken is not None and taken[0] == "confirmation":
+        if wants_json():
+            return jsonify(lead_id=None, confirmation_id=taken[1])
+        return redirect(url_for(".confirmation", task_id=taken[1]), code=303)
+    lead_id = taken[1] if taken is not None else None
     if wants_json():
         return jsonify(lead_id=lead_id)
     if lead_id is None:

@@ -15,7 +15,7 @@ from flask import current_app
 
 from leads.domain.reminders import confirmation_due_at
 from leads.extensions import db
-from leads.models import Appointment, Lead, LeadEvent
+from leads.models import Appointment, Lead, LeadEvent, UTCDateTime
 from leads.outbox_models import OUTBOX_WAITING, ConfirmationTask, OutboxMessage
 from leads.services.audit import record_audit
 from leads.services.clinic import clinic_calendar, now_utc
@@ -112,7 +112,7 @@ def patient_confirms(appointment_id: int, now: datetime | None = None) -> bool:
     lead_id = db.session.execute(
         sa.update(Appointment)
         .where(Appointment.id == appointment_id, Appointment.status == "scheduled")
-        .values(confirmed_at=sa.func.coalesce(Appointment.confirmed_at, now))
+        .values(confirmed_at=sa.func.coalesce(Appointment.confirmed_at, sa.literal(now, UTCDateTime())))
         .returning(Appointment.lead_id),
         execution_options={"synchronize_session": False},
     ).scalar()
