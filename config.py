@@ -47,16 +47,21 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item for item in raw.replace(",", " ").split() if item]
 
 
-def engine_options(database_url: str, options: Mapping[str, Any]) -> dict[str, Any]:
+def engine_options(database_url: str, options: Mapping[str, Any], connect_timeout: int = 0) -> dict[str, Any]:
     """The SQLAlchemy engine options for `database_url`.
 
     `pool_pre_ping` tests each pooled connection before a request uses it,
     for a server that may have closed it meanwhile.  A SQLite file has no
     server to lose, and the test query cost about 0.06 ms of every request.
+    A server that does not answer is given up after `connect_timeout`
+    seconds (0: the driver's default, which waits for ever).
     """
     if database_url.startswith("sqlite"):
         return {name: value for name, value in options.items() if name != "pool_pre_ping"}
-    return dict(options)
+    result = dict(options)
+    if connect_timeout and database_url.startswith("postgresql"):
+        result["connect_args"] = {"connect_timeout": connect_timeout, **result.get("connect_args", {})}
+    return result
 
 
 def parse_message_hours(raw: str) -> tuple[time, time]:
@@ -82,6 +87,9 @@ class Config:
 
     CLINIC_NAME = env_str("CLINIC_NAME", "Клиника")
     CLINIC_TIMEZONE = env_str("CLINIC_TIMEZONE", "Europe/Moscow")
+    # The number patients can call, as people write it; shown on the form, the
+    # thanks page and every error page (nothing is shown while it is unset).
+    CLINIC_PHONE = env_str("CLINIC_PHONE", "")
     PHONE_REGION = env_str("PHONE_REGION", "RU")
     CALLBACK_SLA_MINUTES = env_int("CALLBACK_SLA_MINUTES", 15)
     CALLBACK_GRACE_MINUTES = env_int("CALLBACK_GRACE_MINUTES", 15)
@@ -95,6 +103,8 @@ class Config:
 
     # Anti-abuse
     MIN_FILL_SECONDS = env_int("MIN_FILL_SECONDS", 3)
+    # The form's signed start time must come back with the page's form (the embed's always does).
+    FORM_START_TOKEN_REQUIRED = env_bool("FORM_START_TOKEN_REQUIRED", True)
     RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
     RATELIMIT_STORAGE_URI = env_str("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
@@ -110,6 +120,15 @@ class Config:
     # 64 KiB is far more than a callback request needs.
     MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 64 * 1024)
     SPOOL_PATH = os.environ.get("SPOOL_PATH")  # default: instance/spool.jsonl
+    # Past this size the spool takes no more requests: patients are asked to
+    # call (CLINIC_PHONE) instead of being told a request was received.
+    SPOOL_MAX_BYTES = env_int("SPOOL_MAX_BYTES", 50 * 1024 * 1024)
+
+    # A stuck database fails a request within these bounds (then the intake
+    # spools it), well inside gunicorn's 30 s worker timeout.
+    DATABASE_CONNECT_TIMEOUT_SECONDS = env_int("DATABASE_CONNECT_TIMEOUT_SECONDS", 3)
+    DATABASE_STATEMENT_TIMEOUT_MS = env_int("DATABASE_STATEMENT_TIMEOUT_MS", 5000)
+    SQLITE_BUSY_TIMEOUT_MS = env_int("SQLITE_BUSY_TIMEOUT_MS", 5000)
 
     # After the booking (issue 14): confirmation calls and messages to the patient.
     CONFIRM_CALL_DAYS_BEFORE = env_int("CONFIRM_CALL_DAYS_BEFORE", 1)  # working days
@@ -183,6 +202,7 @@ class TestingConfig(Config):
     RATELIMIT_ENABLED = False
     RATELIMIT_STORAGE_URI = "memory://"
     MIN_FILL_SECONDS = 0
+    FORM_START_TOKEN_REQUIRED = False  # tests post the page's form without showing it first
     CALENDAR_CACHE_SECONDS = 0  # tests add closures and expect them at once
 
 

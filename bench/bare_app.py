@@ -24,7 +24,7 @@ from flask import Flask, jsonify, request
 from flask_sqlalchemy import SQLAlchemy
 
 from config import Config, engine_options
-from leads.db_setup import install_sqlite_pragmas
+from leads.db_setup import install_connection_settings
 
 
 class Base(so.DeclarativeBase):
@@ -45,6 +45,13 @@ class BareRow(db.Model):
     phone: so.Mapped[str] = so.mapped_column(sa.String(20), index=True)
 
 
+def _install_settings(engine: sa.Engine) -> None:
+    """The app's own connection settings (WAL, busy and statement timeouts)."""
+    install_connection_settings(
+        engine, statement_timeout_ms=Config.DATABASE_STATEMENT_TIMEOUT_MS, busy_timeout_ms=Config.SQLITE_BUSY_TIMEOUT_MS
+    )
+
+
 def create_app(database_url: str | None = None) -> Flask:
     """The bare app on `database_url` (default: $BARE_DATABASE_URL)."""
     app = Flask(__name__)
@@ -52,7 +59,8 @@ def create_app(database_url: str | None = None) -> Flask:
     app.config["SQLALCHEMY_DATABASE_URI"] = url
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(url, Config.SQLALCHEMY_ENGINE_OPTIONS)
     db.init_app(app)
-    install_sqlite_pragmas()
+    with app.app_context():
+        _install_settings(db.engine)
 
     @app.post("/bare")
     def insert_one():
@@ -77,8 +85,8 @@ def create_app(database_url: str | None = None) -> Flask:
 
 def create_schema(database_url: str) -> None:
     """Create `bench_bare` (before the workers start, so they do not race to create it)."""
-    install_sqlite_pragmas()
     engine = sa.create_engine(database_url, poolclass=sa.pool.NullPool)
+    _install_settings(engine)
     try:
         Base.metadata.create_all(engine)
     finally:

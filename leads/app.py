@@ -38,7 +38,9 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     if overrides:
         app.config.update(overrides)
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
-        app.config["SQLALCHEMY_DATABASE_URI"], app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+        app.config["SQLALCHEMY_DATABASE_URI"],
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+        app.config["DATABASE_CONNECT_TIMEOUT_SECONDS"],
     )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if name == "development" and not app.config.get("SECRET_KEY"):
@@ -75,7 +77,7 @@ def register_logging(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     """Bind the extension instances and the clinic's settings to the app."""
     from leads import i18n
-    from leads.db_setup import install_sqlite_pragmas
+    from leads.db_setup import install_connection_settings
     from leads.extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
@@ -85,7 +87,12 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     login_manager.init_app(app)
     i18n.init_app(app, ROOT / "translations")
-    install_sqlite_pragmas()
+    with app.app_context():
+        install_connection_settings(
+            db.engine,
+            statement_timeout_ms=app.config["DATABASE_STATEMENT_TIMEOUT_MS"],
+            busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"],
+        )
 
 
 def register_blueprints(app: Flask) -> None:

@@ -8,9 +8,12 @@ from urllib.parse import urlsplit
 from flask import Flask, flash, jsonify, make_response, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from leads.db_setup import is_unavailable
 from leads.extensions import db
+from leads.services.intake import RequestNotKept
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +31,9 @@ MESSAGES = {
     500: _l("Something went wrong on our side. Please try again in a minute."),
     503: _l("The service is temporarily unavailable. Please try again in a minute."),
 }
+DATABASE_UNAVAILABLE = _l("The database is unavailable right now. Please retry in a minute.")
+REQUEST_NOT_KEPT = _l("We could not take your request right now. Please call the clinic or try again later.")
+RETRY_AFTER_SECONDS = "30"
 
 
 def wants_json() -> bool:
@@ -80,6 +86,25 @@ def handle_csrf_error(error: CSRFError):
     return error_response(400, message, field="csrf_token")
 
 
+def handle_database_error(error: SQLAlchemyError):
+    """A database that cannot be reached or written: 503, retry soon (staff pages; patients' requests spool)."""
+    db.session.rollback()
+    if not is_unavailable(error):
+        return handle_unexpected(error)
+    log.error("database unavailable on %s %s: %s", request.method, request.path, type(error.orig or error).__name__)
+    response = make_response(error_response(503, DATABASE_UNAVAILABLE))
+    response.headers["Retry-After"] = RETRY_AFTER_SECONDS
+    return response
+
+
+def handle_request_not_kept(error: RequestNotKept):
+    """Neither the database nor the spool took a patient's request: say so, and give the clinic's number."""
+    db.session.rollback()
+    response = make_response(error_response(503, REQUEST_NOT_KEPT))
+    response.headers["Retry-After"] = RETRY_AFTER_SECONDS
+    return response
+
+
 def handle_unexpected(error: Exception):
     db.session.rollback()
     log.exception("unhandled error on %s %s", request.method, request.path)
@@ -91,5 +116,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(InternalServerError, handle_unexpected)
+    app.register_error_handler(SQLAlchemyError, handle_database_error)
+    app.register_error_handler(RequestNotKept, handle_request_not_kept)
     if not app.config.get("TESTING"):
         app.register_error_handler(Exception, handle_unexpected)

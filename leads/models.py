@@ -170,6 +170,9 @@ class Lead(db.Model):
     claim_expires_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
     sla_breached: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False)
     excluded: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False)
+    # Sent faster than a person fills the form: kept out of reports and the
+    # SLA (`excluded`) until an operator reaches a person on this number.
+    suspected_automation: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False, server_default=sa.false())
     closed_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
     anonymized_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
 
@@ -217,6 +220,7 @@ class LeadRequest(db.Model):
     promise_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
     promise_until: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
     spooled: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False)
+    suspected_automation: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False, server_default=sa.false())
 
     lead: so.Mapped[Lead] = so.relationship(back_populates="requests")
 

@@ -16,7 +16,7 @@ from leads.public.promise_text import describe_promise
 from leads.public.submission import parse, submit
 from leads.public.views import callback_rate_limit
 from leads.services.clinic import calendar_or_default, now_utc
-from leads.services.intake import UTM_KEYS, Submitted
+from leads.services.intake import Submitted
 
 # A program needs no CSRF token: it has no session cookie to ride on.
 csrf.exempt(bp)
@@ -52,32 +52,22 @@ def create_lead():
     """Take a callback request as JSON: 201 with the promise, 422 with per-field errors."""
     if not request.is_json:
         return field_errors({"content_type": str(_l("Send the request as JSON (Content-Type: application/json)."))}, 415)
-    payload = request.get_json(silent=True)
+    try:
+        payload = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the JSON parser goes
+        payload = None
     if not isinstance(payload, dict):
         return field_errors({"body": str(_l("The body must be a JSON object."))}, 400)
     now = now_utc()
     calendar = calendar_or_default(now)
-    if str(payload.get("website") or "").strip():
+    if isinstance(payload.get("website"), str) and payload["website"].strip():
         # Honeypot: a normal-looking answer, nothing stored.
         return _created(None, calendar, now)
-    parsed, errors = parse(payload, calendar, now)
+    parsed, tracking, errors = parse(payload, calendar, now, program=True)
     if errors:
         return field_errors(errors)
-    utm = payload.get("utm") if isinstance(payload.get("utm"), dict) else {}
-    submitted = submit(
-        parsed,
-        calendar,
-        now,
-        source="api",
-        page_url=_text(payload.get("page_url")),
-        referrer=_text(payload.get("referrer")),
-        utm={key: _text(utm.get(key)) for key in UTM_KEYS},
-    )
+    submitted = submit(parsed, calendar, now, source="api", tracking=tracking)
     return _created(submitted, calendar, now)
-
-
-def _text(value) -> str:
-    return value if isinstance(value, str) else ""
 
 
 def _created(submitted: Submitted | None, calendar: ClinicCalendar, now: datetime):

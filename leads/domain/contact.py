@@ -11,6 +11,7 @@ __all__ = [
     "clean_comment",
     "clean_name",
     "format_phone",
+    "has_forbidden_chars",
     "normalize_phone",
 ]
 
@@ -30,7 +31,8 @@ class InvalidField(ValueError):
         self.code = code
 
 
-def _has_forbidden_chars(text: str, allowed: frozenset[str] = frozenset()) -> bool:
+def has_forbidden_chars(text: str, allowed: frozenset[str] = frozenset()) -> bool:
+    """True if `text` holds a control, invisible, surrogate, private-use or unassigned character."""
     return any(
         ch not in allowed and unicodedata.category(ch) in _FORBIDDEN_CATEGORIES for ch in text
     )
@@ -73,7 +75,7 @@ def clean_name(raw: str | None, max_length: int = 100) -> str:
     text = unicodedata.normalize("NFC", (raw or "").strip())
     if not text:
         raise InvalidField("name", "required")
-    if _has_forbidden_chars(text):
+    if has_forbidden_chars(text):
         raise InvalidField("name", "control_chars")
     if len(text) > max_length:
         raise InvalidField("name", "too_long")
@@ -90,7 +92,7 @@ def clean_comment(raw: str | None, max_length: int = 500) -> str:
     # textarea's maxlength count as too long here.
     text = (raw or "").replace("\r\n", "\n").replace("\r", "\n")
     text = unicodedata.normalize("NFC", text.strip())
-    if _has_forbidden_chars(text, _COMMENT_ALLOWED_CONTROLS):
+    if has_forbidden_chars(text, _COMMENT_ALLOWED_CONTROLS):
         raise InvalidField("comment", "control_chars")
     if len(text) > max_length:
         raise InvalidField("comment", "too_long")

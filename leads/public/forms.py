@@ -64,7 +64,12 @@ def _shown_at(posted: Mapping[str, Any]) -> int | None:
         return None
 
 
-def form_is_fresh(posted: Mapping[str, Any], now: float | None = None) -> bool:
+def honeypot_filled(posted: Mapping[str, Any]) -> bool:
+    """True if the field people never see was filled: strong evidence of a bot."""
+    return bool((posted.get("website") or "").strip())
+
+
+def started_is_valid(posted: Mapping[str, Any], now: float | None = None) -> bool:
     """True if the posted form carries our own start time from the last FORM_MAX_AGE_SECONDS."""
     shown_at = _shown_at(posted)
     if shown_at is None:
@@ -72,14 +77,14 @@ def form_is_fresh(posted: Mapping[str, Any], now: float | None = None) -> bool:
     return (now if now is not None else time.time()) - shown_at <= FORM_MAX_AGE_SECONDS
 
 
-def looks_like_a_bot(posted: Mapping[str, Any], now: float | None = None) -> bool:
-    """True if the honeypot was filled or the form came back faster than a person types."""
-    if (posted.get("website") or "").strip():
-        return True
+def sent_too_fast(posted: Mapping[str, Any], now: float | None = None) -> bool:
+    """True if the form came back faster than a person types (MIN_FILL_SECONDS): a weak signal only.
+
+    Phone autofill and one tap do it too, so such a request is stored,
+    flagged for the operator, never dropped.
+    """
     min_seconds = current_app.config["MIN_FILL_SECONDS"]
-    if min_seconds <= 0:
-        return False
     shown_at = _shown_at(posted)
-    if shown_at is None:
-        return True
+    if min_seconds <= 0 or shown_at is None:
+        return False
     return (now if now is not None else time.time()) - shown_at < min_seconds

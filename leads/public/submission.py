@@ -11,7 +11,7 @@ from jinja2 import Template
 
 from leads.domain.calendar import ClinicCalendar
 from leads.net import client_ip
-from leads.public.validation import ParsedRequest, parse_request
+from leads.public.validation import ParsedRequest, parse_request, parse_tracking
 from leads.services.intake import UTM_KEYS, CallbackRequest, Submitted, submit_callback_request
 
 
@@ -37,15 +37,19 @@ def consent_text(locale: str | None = None) -> str:
     return text
 
 
-def parse(values: Mapping[str, Any], calendar: ClinicCalendar, now: datetime):
-    """`parse_request` with the clinic's phone region and call-window days."""
-    return parse_request(
+def parse(values: Mapping[str, Any], calendar: ClinicCalendar, now: datetime, *, program: bool = False):
+    """`parse_request` and `parse_tracking` with the clinic's settings: (request, tracking, {field: message})."""
+    parsed, errors = parse_request(
         values,
         calendar,
         now,
         region=current_app.config["PHONE_REGION"],
         window_days=current_app.config["PREFERRED_WINDOW_DAYS"],
+        program=program,
     )
+    tracking, tracking_errors = parse_tracking(values, program=program)
+    errors = {**errors, **tracking_errors}
+    return (None if errors else parsed), tracking, errors
 
 
 def submit(
@@ -54,9 +58,8 @@ def submit(
     now: datetime,
     *,
     source: str,
-    page_url: str,
-    referrer: str,
-    utm: Mapping[str, str],
+    tracking: Mapping[str, str],
+    suspected_automation: bool = False,
 ) -> Submitted:
     """Store (or spool) the request with its consent evidence and where it came from."""
     locale = str(get_locale())
@@ -70,11 +73,12 @@ def submit(
             consent_text=consent_text(locale),
             locale=locale,
             source=source,
-            page_url=page_url,
-            referrer=referrer,
-            utm={key: utm.get(key) or "" for key in UTM_KEYS},
+            page_url=tracking["page_url"],
+            referrer=tracking["referrer"],
+            utm={key: tracking[key] for key in UTM_KEYS},
             ip=client_ip(),
             user_agent=request.user_agent.string,
+            suspected_automation=suspected_automation,
         ),
         now,
         calendar,

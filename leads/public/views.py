@@ -23,7 +23,7 @@ from leads.errors import error_response
 from leads.extensions import csrf, limiter
 from leads.i18n import LANG_COOKIE
 from leads.public import bp
-from leads.public.forms import CallbackForm, form_is_fresh, looks_like_a_bot, started_token
+from leads.public.forms import CallbackForm, honeypot_filled, sent_too_fast, started_is_valid, started_token
 from leads.public.promise_text import describe_promise
 from leads.public.submission import consent_text, parse, submit
 from leads.services.clinic import calendar_or_default, now_utc
@@ -73,7 +73,7 @@ def _safe_url(value: str | None) -> str:
     return value if urlsplit(value).scheme in ("http", "https") else ""
 
 
-def _render_form(form: CallbackForm, template: str, status: int = 200):
+def _render_form(form: CallbackForm, template: str, status: int = 200, form_error: str | None = None):
     now = now_utc()
     calendar = calendar_or_default(now)
     form.preferred_time.choices = window_choices(calendar, now)
@@ -83,6 +83,7 @@ def _render_form(form: CallbackForm, template: str, status: int = 200):
         hours=opening_hours_rows(calendar),
         is_open=calendar.is_open(now),
         sla_minutes=current_app.config["CALLBACK_SLA_MINUTES"],
+        form_error=form_error,
     )
     return make_response(html, status)
 
@@ -134,8 +135,6 @@ def embed_submit():
     g.frameable = True
     if not same_origin_post():
         abort(403)
-    if not form_is_fresh(request.form):
-        return error_response(400, _l("This form has expired. Please reload the page and send it again."))
     return _take_request(embedded=True)
 
 
@@ -151,31 +150,42 @@ def _take_request(embedded: bool):
     """Store the posted request, or show the form again as typed, with a message at each bad field.
 
     The posted values are read as they came (`request.form`), as the JSON API
-    reads its body; the WTForms form is built only to show the page again
-    (building its sixteen fields took a third of a millisecond of every post).
+    reads its body; the WTForms form is built only to show the page again.
+    Only the honeypot drops a request; a form sent too fast is stored flagged.
     """
     posted = request.form
-    if looks_like_a_bot(posted):
+    if honeypot_filled(posted):
         # A normal-looking answer and nothing stored.
         return _to_thanks(secrets.token_urlsafe(16), embedded)
+    template = "public/embed.html" if embedded else "public/index.html"
+    if (embedded or current_app.config["FORM_START_TOKEN_REQUIRED"]) and not started_is_valid(posted):
+        # An old or foreign form: shown again with what was typed, to be sent once more.
+        form = _form_again(embedded)
+        form.started.data = started_token()
+        return _render_form(form, template, 400, _l("This form has expired. Please check your details and send it again."))
     now = now_utc()
     calendar = calendar_or_default(now)
-    parsed, errors = parse(posted, calendar, now)
+    parsed, tracking, errors = parse(posted, calendar, now)
     if errors:
-        form = CallbackForm(meta={"csrf": False}) if embedded else CallbackForm()
+        form = _form_again(embedded)
         for field, text in errors.items():
             getattr(form, field).errors = [text]
-        return _render_form(form, "public/embed.html" if embedded else "public/index.html", 422)
+        return _render_form(form, template, 422)
+    tracking = {**tracking, "page_url": _safe_url(tracking["page_url"]), "referrer": _safe_url(tracking["referrer"])}
     submitted = submit(
         parsed,
         calendar,
         now,
         source="embed" if embedded else "form",
-        page_url=_safe_url(posted.get("page_url")),
-        referrer=_safe_url(posted.get("referrer")),
-        utm={key: posted.get(key) for key in UTM_KEYS},
+        tracking=tracking,
+        suspected_automation=sent_too_fast(posted),
     )
     return _to_thanks(submitted.public_id, embedded)
+
+
+def _form_again(embedded: bool) -> CallbackForm:
+    """The posted form, to show again (the embed's frame has no session for a CSRF token)."""
+    return CallbackForm(meta={"csrf": False}) if embedded else CallbackForm()
 
 
 def _to_thanks(public_id: str, embedded: bool):

@@ -14,22 +14,26 @@ from typing import Any, Mapping
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from leads.domain.calendar import ClinicCalendar
 from leads.domain.outcomes import LeadState
 from leads.domain.promise import CallPromise, promise_call
 from leads.extensions import db
-from leads.models import LeadRequest, new_public_id
+from leads.db_setup import is_unavailable
+from leads.models import OPEN_STATES_SQL, DoNotCall, Lead, LeadEvent, LeadRequest, new_public_id
 from leads.services.clinic import calendar_or_default, now_utc
 from leads.services.consent import ConsentVersion, consent_version
 from leads.services.data_rights import do_not_call_key
-from leads.services.intake_sql import write_request
-from leads.services.spool import Spool
+from leads.services.spool import RecordRefused, Spool, SpoolFull
 
 log = logging.getLogger(__name__)
 
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+# A repeat request makes a lead in these states due now.
+RAISED_BY_REPEAT = (LeadState.NEW.value, LeadState.RETRY.value)
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,8 @@ class CallbackRequest:
     utm: Mapping[str, str] = field(default_factory=dict)
     ip: str = ""
     user_agent: str = ""
+    # Sent faster than a person types: stored, shown to operators, kept out of the SLA.
+    suspected_automation: bool = False
 
 
 @dataclass(frozen=True)
@@ -60,10 +66,14 @@ class Submitted:
     spooled: bool = False
 
 
+class RequestNotKept(Exception):
+    """The request is not in the database nor in the spool: the patient must be told to call."""
+
+
 def spool() -> Spool:
-    """The app's spool file (SPOOL_PATH, default instance/spool.jsonl)."""
+    """The app's spool file (SPOOL_PATH, default instance/spool.jsonl), at most SPOOL_MAX_BYTES long."""
     path = current_app.config.get("SPOOL_PATH") or Path(current_app.instance_path) / "spool.jsonl"
-    return Spool(path)
+    return Spool(path, max_bytes=current_app.config["SPOOL_MAX_BYTES"])
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -89,12 +99,29 @@ def submit_callback_request(
     record = request_record(request, new_public_id(), now, promise)
     try:
         store_request(record, calendar=calendar)
-    except SQLAlchemyError:
-        db.session.rollback()
-        log.error("database unavailable; request %s spooled", record["public_id"], exc_info=True)
-        spool().append(record)
+    except SQLAlchemyError as error:
+        _keep_on_disk(record, error)
         return Submitted(record["public_id"], promise, spooled=True)
     return Submitted(record["public_id"], promise)
+
+
+def _keep_on_disk(record: dict[str, Any], error: SQLAlchemyError) -> None:
+    """A request the database did not take: spooled for replay, or kept aside if refused for its content.
+
+    Raises RequestNotKept when the patient must not be told it was received.
+    """
+    public_id = record["public_id"]
+    if not is_unavailable(error):
+        # Validation should have refused this content: a person looks at it; replay never loops on it.
+        log.error("request %s refused by the database; moved to the dead-letter file", public_id, exc_info=True)
+        spool().dead_letter(record, repr(error.orig or error))
+        raise RequestNotKept(public_id) from error
+    log.error("database unavailable; request %s spooled", public_id, exc_info=True)
+    try:
+        spool().append(record)
+    except SpoolFull:
+        log.critical("database unavailable and the spool is full (SPOOL_MAX_BYTES): request %s not kept", public_id)
+        raise RequestNotKept(public_id) from error
 
 
 def request_record(request: CallbackRequest, public_id: str, now: datetime, promise: CallPromise) -> dict[str, Any]:
@@ -121,17 +148,17 @@ def request_record(request: CallbackRequest, public_id: str, now: datetime, prom
         "promise_minutes": promise.minutes,
         "promise_at": _iso(promise.at),
         "promise_until": _iso(promise.until),
+        "suspected_automation": request.suspected_automation,
     }
 
 
 def store_request(record: dict[str, Any], *, replay: bool = False, calendar: ClinicCalendar | None = None) -> bool:
-    """Insert one request: a new lead, or a repeat request on the phone's open lead.
+    """Insert one request, in one transaction: a new lead, or a repeat request on the phone's open lead.
 
     Returns False when `replay` finds the request already stored (same public
-    id), True when it was stored now.  Commits.
+    id), True when it was stored now.  Commits.  Every database error comes
+    out as SQLAlchemy's: `is_unavailable` tells an outage from a refusal.
 
-    Everything is computed before the first write, and the writes follow
-    back to back, so SQLite's write lock is held for as short as possible.
     The lead is one upsert on the partial unique index "one open lead per
     phone": the database, not a read before the write, decides whether this is
     a first or a repeat request, so concurrent requests cannot both create one.
@@ -142,27 +169,66 @@ def store_request(record: dict[str, Any], *, replay: bool = False, calendar: Cli
     first_call = preferred_start or created
     calendar = calendar or calendar_or_default(created)
     sla_due_at = calendar.add_business_minutes(first_call, current_app.config["CALLBACK_SLA_MINUTES"])
-    request_row = _request_values(record, consent, created, spooled=replay)
-    if replay and db.session.scalar(sa.select(LeadRequest.id).where(LeadRequest.public_id == record["public_id"])):
-        db.session.rollback()
+    if replay and _already_stored(record["public_id"]):
         return False
-    lead_values = {
-        **_lead_values(record, created, preferred_start, first_call, sla_due_at),
-        # An anonymised number stays on the list under its key.
-        "do_not_call_key": do_not_call_key(record["phone"]),
-    }
-    event_detail = record["source"] + (" (spooled)" if replay else "")
-    if replay:
-        db.session.rollback()  # the look-up's read transaction: the write is on a connection of its own
+    lead_values = _lead_values(record, created, preferred_start, first_call, sla_due_at)
     try:
-        write_request(lead_values, request_row, event_detail, created)
+        lead_id, request_count, on_do_not_call = db.session.execute(_upsert_lead(lead_values)).one()
+        db.session.execute(sa.insert(LeadRequest), [{**_request_values(record, consent, created, spooled=replay), "lead_id": lead_id}])
+        kind = "repeat_request" if request_count > 1 else "created"
+        events = [{"lead_id": lead_id, "at": created, "kind": kind, "detail": record["source"] + (" (spooled)" if replay else "")}]
+        if on_do_not_call:
+            # The number once asked not to be called; the card shows it and the
+            # operator decides (anyone can type someone else's number).
+            events.append({**events[0], "kind": "on_do_not_call_list", "detail": ""})
+        db.session.execute(sa.insert(LeadEvent), events)
+        db.session.commit()
     except IntegrityError:
-        # Only a replay racing another replay of the same record can get here.
         db.session.rollback()
-        if replay and db.session.scalar(sa.select(LeadRequest.id).where(LeadRequest.public_id == record["public_id"])):
+        # Only a replay racing another replay of the same record stores it twice.
+        if replay and _already_stored(record["public_id"]):
             return False
         raise
+    except SQLAlchemyError:
+        db.session.rollback()
+        raise
     return True
+
+
+def _already_stored(public_id: str) -> bool:
+    return db.session.scalar(sa.select(LeadRequest.id).where(LeadRequest.public_id == public_id)) is not None
+
+
+def _upsert_lead(values: dict[str, Any]) -> sa.Insert:
+    """INSERT … ON CONFLICT on the open-lead index (both databases), returning (id, request count, on do-not-call).
+
+    A repeat request raises the lead's priority: a retry waiting for later
+    becomes due now; an agreed callback time is kept.  A request sent by a
+    person (not suspected of automation) clears the suspicion of the lead.
+    """
+    insert = postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(Lead).values(values)
+    new = statement.excluded
+    on_do_not_call = (
+        sa.exists().where(DoNotCall.phone.in_([values["phone"], do_not_call_key(values["phone"])])).label("dnc")
+    )
+    return statement.on_conflict_do_update(
+        index_elements=[Lead.phone],
+        index_where=sa.text(OPEN_STATES_SQL),
+        set_={
+            "request_count": Lead.request_count + 1,
+            "last_request_at": new.last_request_at,
+            "next_call_at": sa.case(
+                (
+                    sa.and_(Lead.state.in_(RAISED_BY_REPEAT), Lead.next_call_at > new.last_request_at),
+                    new.last_request_at,
+                ),
+                else_=Lead.next_call_at,
+            ),
+            "suspected_automation": sa.and_(Lead.suspected_automation, new.suspected_automation),
+            "excluded": sa.and_(Lead.excluded, new.excluded),
+        },
+    ).returning(Lead.id, Lead.request_count, on_do_not_call)
 
 
 def _lead_values(
@@ -192,7 +258,9 @@ def _lead_values(
         "attempts": 0,
         "reached": False,
         "sla_breached": False,
-        "excluded": False,
+        # A suspected request stays out of reports and the SLA until a person is reached.
+        "suspected_automation": record.get("suspected_automation", False),
+        "excluded": record.get("suspected_automation", False),
     }
 
 
@@ -222,6 +290,7 @@ def _request_values(record: dict[str, Any], consent: ConsentVersion, created: da
         "promise_at": _from_iso(record["promise_at"]),
         "promise_until": _from_iso(record["promise_until"]),
         "spooled": spooled,
+        "suspected_automation": record.get("suspected_automation", False),
     }
 
 
@@ -231,9 +300,14 @@ def replay_spool() -> tuple[int, int]:
     def insert(record: dict[str, Any]) -> bool:
         try:
             return store_request(record, replay=True)
-        except Exception:
+        except SQLAlchemyError as error:
             db.session.rollback()
-            raise
+            if is_unavailable(error):
+                raise
+            raise RecordRefused(repr(error.orig or error)) from error
+        except (KeyError, TypeError, ValueError, OverflowError) as error:  # a record damaged on disk
+            db.session.rollback()
+            raise RecordRefused(repr(error)) from error
 
     return spool().replay(insert)
 

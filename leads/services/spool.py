@@ -4,23 +4,43 @@ One JSON object a line, appended under an exclusive file lock and fsynced
 before the patient is answered, so a request survives a crash of the app as
 well as an outage of the database.  Replay rewrites the file atomically with
 whatever could not be inserted yet.
+
+The spool holds only requests waiting for the database to come back.  A
+record the database refuses for its content goes to the dead-letter file
+beside it (`<spool>.dead.jsonl`), with the reason, so replay never sticks on
+it.  The spool is capped (`max_bytes`): past the cap `append` raises
+SpoolFull and the request is not acknowledged.
 """
 from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
+
+log = logging.getLogger(__name__)
+
+
+class SpoolFull(Exception):
+    """The spool reached its size cap."""
+
+
+class RecordRefused(Exception):
+    """The database refused a record for its content: it goes to the dead-letter file."""
 
 
 class Spool:
     """A durable append-only queue of requests in one file."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], max_bytes: int = 0) -> None:
         self.path = Path(path)
         self.lock_path = self.path.with_suffix(self.path.suffix + ".lock")
+        self.dead_letter_path = self.path.with_suffix(".dead.jsonl")
+        self.max_bytes = max_bytes  # 0: no cap
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -33,15 +53,28 @@ class Spool:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def append(self, record: dict[str, Any]) -> None:
-        """Write one record and return only once it is on disk."""
-        line = json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n"
+        """Write one record and return only once it is on disk; SpoolFull past `max_bytes`."""
+        data = (json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
         with self._locked():
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
-                os.write(fd, line.encode("utf-8"))
+                if self.max_bytes and os.fstat(fd).st_size + len(data) > self.max_bytes:
+                    raise SpoolFull(str(self.path))
+                os.write(fd, data)
                 os.fsync(fd)
             finally:
                 os.close(fd)
+
+    def dead_letter(self, record: dict[str, Any], reason: str) -> None:
+        """Keep a record the database refused for its content, with the reason, in the dead-letter file."""
+        entry = {"reason": reason, "at": datetime.now(timezone.utc).isoformat(), "record": record}
+        data = (json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
+        fd = os.open(self.dead_letter_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     def _read(self) -> tuple[list[dict[str, Any]], list[str]]:
         if not self.path.exists():
@@ -57,26 +90,37 @@ class Spool:
         return records, damaged
 
     def size(self) -> int:
-        """How many records wait to be replayed."""
-        records, damaged = self._read()
-        return len(records) + len(damaged)
+        """How many records wait to be replayed: the file's lines, counted without parsing them."""
+        try:
+            with open(self.path, "rb") as spooled:
+                return sum(chunk.count(b"\n") for chunk in iter(lambda: spooled.read(1 << 20), b""))
+        except FileNotFoundError:
+            return 0
 
     def replay(self, insert: Callable[[dict[str, Any]], bool]) -> tuple[int, int]:
         """Call `insert` for each record; keep those it fails on.
 
         `insert` returns True if it stored the record, False if the record was
-        already stored, and raises if it could not store it now.  Returns
-        (stored, still waiting).
+        already stored, raises RecordRefused if the database refused its
+        content (the record moves to the dead-letter file), and raises anything
+        else if it could not store it now: then the rest waits too, untried, for
+        the next replay.  Returns (stored, still waiting).
         """
         with self._locked():
             records, damaged = self._read()
             stored = 0
             waiting: list[str] = list(damaged)
-            for record in records:
+            for index, record in enumerate(records):
                 try:
                     stored += 1 if insert(record) else 0
+                except RecordRefused as refused:
+                    log.error("spooled request %s refused by the database; moved to %s: %s",
+                              record.get("public_id"), self.dead_letter_path, refused)
+                    self.dead_letter(record, str(refused))
                 except Exception:
-                    waiting.append(json.dumps(record, ensure_ascii=False, sort_keys=True))
+                    log.warning("replay stopped: the database is still unavailable", exc_info=True)
+                    waiting += [json.dumps(r, ensure_ascii=False, sort_keys=True) for r in records[index:]]
+                    break
             self._rewrite(waiting)
         return stored, len(waiting)
 

@@ -57,21 +57,31 @@ def test_the_api_honeypot_also_stores_nothing(client):
 class TestMinimumFillTime:
     @pytest.fixture
     def app_settings(self):
-        return {"MIN_FILL_SECONDS": 3}
+        return {"MIN_FILL_SECONDS": 3, "FORM_START_TOKEN_REQUIRED": True}
 
-    @pytest.mark.parametrize(("seconds", "stored"), [(2, 0), (3, 1), (60, 1)])
-    def test_a_form_sent_faster_than_a_person_types_is_a_bot(self, client, seconds, stored):
+    @pytest.mark.parametrize(("seconds", "suspected"), [(0, True), (2, True), (3, False), (60, False)])
+    def test_a_quick_form_is_stored_flagged_never_dropped(self, client, seconds, suspected):
+        """Phone autofill and one tap are quick too: the person is stored, the operator sees the doubt."""
         with time_machine.travel(NOW, tick=False) as clock:
             started = form_fields(client)["started"]
             clock.shift(seconds)
             response = client.post("/callback", data={**VALID, "started": started})
         assert response.status_code == 303
-        assert leads_stored() == stored
+        lead = db.session.scalars(sa.select(Lead)).one()
+        assert lead.suspected_automation is suspected
+        assert lead.excluded is suspected  # out of reports and the SLA until a person is reached
 
-    def test_a_missing_or_forged_start_time_is_a_bot(self, client):
-        client.post("/callback", data=VALID)
-        client.post("/callback", data={**VALID, "started": "MTcwMDAwMDAwMA.forged"})
+    def test_a_missing_or_forged_start_time_shows_the_form_again_to_send_once_more(self, client):
+        missing = client.post("/callback", data=VALID)
+        forged = client.post("/callback", data={**VALID, "started": "MTcwMDAwMDAwMA.forged"})
+        for response in (missing, forged):
+            assert response.status_code == 400
+            page = response.get_data(as_text=True)
+            assert "Форма устарела" in page and 'value="Иван"' in page
         assert leads_stored() == 0
+        fresh = re.search(r'name="started" type="hidden" value="([^"]*)"', forged.get_data(as_text=True)).group(1)
+        assert client.post("/callback", data={**VALID, "started": fresh}).status_code == 303
+        assert leads_stored() == 1
 
     def test_a_form_shown_again_with_errors_keeps_its_start_time(self, client):
         with time_machine.travel(NOW, tick=False) as clock:
