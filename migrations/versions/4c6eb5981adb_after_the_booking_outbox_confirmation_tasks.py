@@ -1,7 +1,7 @@
 """After the booking: outbox messages, confirmation tasks, messages consent
 
 Revision ID: 4c6eb5981adb
-Revises: b7d41c2e9a60
+Revises: b7d41c2e9a60, a10f7c3e5d21
 Create Date: 2026-12-02 00:20:14.726906
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '4c6eb5981adb'
-down_revision = 'b7d41c2e9a60'
+down_revision = ('b7d41c2e9a60', 'a10f7c3e5d21')  # also merges main's two heads
 branch_labels = None
 depends_on = None
 
