@@ -20,6 +20,7 @@ from leads.outbox_models import OUTBOX_WAITING, ConfirmationTask, OutboxMessage
 from leads.services.audit import record_audit
 from leads.services.clinic import clinic_calendar, now_utc
 from leads.services.outbox import cancel_visit_messages, write_visit_messages
+from leads.services.unit_of_work import unit_of_work
 
 
 def _phone(lead_id: int) -> str:
@@ -106,40 +107,50 @@ def _by_patient(lead_id: int, appointment_id: int, kind: str, now: datetime) -> 
     record_audit(None, kind, lead_id=lead_id, detail=detail, now=now)
 
 
-def patient_confirms(appointment_id: int, now: datetime | None = None) -> bool:
-    """The patient says they are coming; commits. False when the visit is no longer scheduled."""
-    now = now or now_utc()
-    lead_id = db.session.execute(
+def confirm_visit(appointment_id: int, now: datetime) -> int | None:
+    """Mark a scheduled visit confirmed (the first time counts); its lead's id, None if not scheduled."""
+    first_time = sa.func.coalesce(Appointment.confirmed_at, sa.literal(now, UTCDateTime()))
+    return _update_scheduled(appointment_id, confirmed_at=first_time)
+
+
+def cancel_visit_for_patient(appointment_id: int, now: datetime, user_id: int | None = None) -> int | None:
+    """The patient cancels a visit still ahead: the slot is free at once, the task ends and the
+    waiting messages stop; its lead's id, None if not scheduled (or already started)."""
+    lead_id = _update_scheduled(appointment_id, Appointment.starts_at > now, status="cancelled",
+                                cancelled_by_patient=True, cancel_reason="", updated_at=now)
+    if lead_id is not None:
+        after_cancelled(appointment_id, now, by_patient=True, user_id=user_id)
+    return lead_id
+
+
+def _update_scheduled(appointment_id: int, *conditions, **values) -> int | None:
+    return db.session.execute(
         sa.update(Appointment)
-        .where(Appointment.id == appointment_id, Appointment.status == "scheduled")
-        .values(confirmed_at=sa.func.coalesce(Appointment.confirmed_at, sa.literal(now, UTCDateTime())))
+        .where(Appointment.id == appointment_id, Appointment.status == "scheduled", *conditions)
+        .values(**values)
         .returning(Appointment.lead_id),
         execution_options={"synchronize_session": False},
     ).scalar()
-    if lead_id is None:
-        db.session.rollback()
-        return False
-    end_confirmation_task(appointment_id, "confirmed", now)
-    _by_patient(lead_id, appointment_id, "appointment_confirmed_by_patient", now)
-    db.session.commit()
-    return True
+
+
+def patient_confirms(appointment_id: int, now: datetime | None = None) -> bool:
+    """The patient says they are coming; commits. False when the visit is no longer scheduled."""
+    now = now or now_utc()
+    with unit_of_work():
+        lead_id = confirm_visit(appointment_id, now)
+        if lead_id is None:
+            return False
+        end_confirmation_task(appointment_id, "confirmed", now)
+        _by_patient(lead_id, appointment_id, "appointment_confirmed_by_patient", now)
+        return True
 
 
 def patient_cancels(appointment_id: int, now: datetime | None = None) -> bool:
     """The patient cancels: the slot is free at once; commits. False when not scheduled."""
     now = now or now_utc()
-    lead_id = db.session.execute(
-        sa.update(Appointment)
-        .where(Appointment.id == appointment_id, Appointment.status == "scheduled", Appointment.starts_at > now)
-        .values(status="cancelled", cancelled_by_patient=True, cancel_reason="cancelled by the patient",
-                updated_at=now)
-        .returning(Appointment.lead_id),
-        execution_options={"synchronize_session": False},
-    ).scalar()
-    if lead_id is None:
-        db.session.rollback()
-        return False
-    after_cancelled(appointment_id, now, by_patient=True)
-    _by_patient(lead_id, appointment_id, "appointment_cancelled_by_patient", now)
-    db.session.commit()
-    return True
+    with unit_of_work():
+        lead_id = cancel_visit_for_patient(appointment_id, now)
+        if lead_id is None:
+            return False
+        _by_patient(lead_id, appointment_id, "appointment_cancelled_by_patient", now)
+        return True

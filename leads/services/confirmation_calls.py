@@ -25,9 +25,9 @@ from flask_babel import lazy_gettext as _l
 from leads.domain.queue import QueueTier
 from leads.domain.reminders import confirmation_retry_at
 from leads.extensions import db
-from leads.models import Appointment, Doctor, Lead, LeadEvent, UTCDateTime
+from leads.models import Appointment, Doctor, Lead, LeadEvent
 from leads.outbox_models import ConfirmationTask
-from leads.services.after_booking import after_cancelled
+from leads.services.after_booking import cancel_visit_for_patient, confirm_visit
 from leads.services.audit import record_audit
 from leads.services.clinic import clinic_calendar, now_utc
 from leads.services.queue import take_next_lead
@@ -206,11 +206,9 @@ def record_confirmation(task_id: int, user_id: int, outcome: str, *, is_manager:
         if not _close_or_postpone(task, user_id, outcome, retry_at, now):
             raise ConfirmationError("not_open")
         if outcome == "confirmed":
-            first_time = sa.func.coalesce(Appointment.confirmed_at, sa.literal(now, UTCDateTime()))
-            db.session.execute(sa.update(Appointment).where(Appointment.id == appointment_id)
-                               .values(confirmed_at=first_time), execution_options={"synchronize_session": False})
+            confirm_visit(appointment_id, now)
         elif outcome == "cancelled":
-            _cancel_for_patient(appointment_id, user_id, now)
+            cancel_visit_for_patient(appointment_id, now, user_id)
         detail = f"appointment {appointment_id}"
         db.session.add(LeadEvent(lead_id=lead_id, at=now, kind=EVENT_KINDS[outcome], user_id=user_id, detail=detail))
         record_audit(user_id, EVENT_KINDS[outcome], lead_id=lead_id, detail=detail, now=now)
@@ -235,17 +233,6 @@ def _close_or_postpone(task: ConfirmationTask, user_id: int, outcome: str, retry
         execution_options={"synchronize_session": False},
     ).scalar()
     return updated is not None
-
-
-def _cancel_for_patient(appointment_id: int, user_id: int, now: datetime) -> None:
-    """The patient cancelled on the call: the slot is free at once."""
-    db.session.execute(
-        sa.update(Appointment)
-        .where(Appointment.id == appointment_id, Appointment.status == "scheduled")
-        .values(status="cancelled", cancelled_by_patient=True, cancel_reason="", updated_at=now),
-        execution_options={"synchronize_session": False},
-    )
-    after_cancelled(appointment_id, now, by_patient=True, user_id=user_id)
 
 
 def expire_confirmations(now: datetime | None = None) -> int:
