@@ -47,6 +47,14 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item for item in raw.replace(",", " ").split() if item]
 
 
+def env_int_list(name: str, default: str) -> list[int]:
+    """A space- or comma-separated list of whole numbers; a malformed one stops start-up with the name."""
+    try:
+        return [int(item) for item in env_list(name, default)]
+    except ValueError:
+        raise RuntimeError(f"{name} must be whole numbers separated by commas, got {os.environ.get(name)!r}") from None
+
+
 def engine_options(database_url: str, options: Mapping[str, Any], connect_timeout: int = 0) -> dict[str, Any]:
     """The SQLAlchemy engine options for `database_url`.
 
@@ -133,7 +141,7 @@ class Config:
     # After the booking (issue 14): confirmation calls and messages to the patient.
     CONFIRM_CALL_DAYS_BEFORE = env_int("CONFIRM_CALL_DAYS_BEFORE", 1)  # working days
     CONFIRM_RETRY_MINUTES = env_int("CONFIRM_RETRY_MINUTES", 60)  # after a call nobody answered
-    REMINDER_HOURS_BEFORE = [int(h) for h in env_list("REMINDER_HOURS_BEFORE", "24")]  # e.g. "24,2"
+    REMINDER_HOURS_BEFORE = env_int_list("REMINDER_HOURS_BEFORE", "24")  # e.g. "24,2"
     MESSAGE_HOURS = env_str("MESSAGE_HOURS", "09:00-21:00")  # clinic time, when messages may arrive
     OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 8)
     OUTBOX_BACKOFF_SECONDS = env_int("OUTBOX_BACKOFF_SECONDS", 60)  # doubled after each failure
