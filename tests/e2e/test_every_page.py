@@ -17,7 +17,9 @@ import time_machine
 from playwright.sync_api import Page
 
 from leads.extensions import db
-from leads.models import Doctor, Lead, User
+from leads.models import Appointment, Doctor, Lead, User
+from leads.outbox_models import ConfirmationTask
+from leads.services.visit_links import visit_token
 from tests.conftest import at
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser_context_args(viewport={"width": 1366, "height": 900})]
@@ -69,22 +71,30 @@ def demo(live_server):
             doctor_id = db.session.scalar(sa.select(Doctor.id).order_by(Doctor.id))
             user_id = db.session.scalar(sa.select(User.id).where(User.role == "operator"))
             phone = db.session.scalar(sa.select(Lead.phone).where(Lead.id == leads["booked"]))
+            visit = db.session.scalar(sa.select(Appointment.id).where(
+                Appointment.status == "scheduled", Appointment.starts_at > at("2026-11-25 14:00")).order_by(Appointment.id))
+            task = db.session.scalar(sa.select(ConfirmationTask.id).order_by(ConfirmationTask.id))
+            visit_path = f"/visit/{visit_token(visit)}" if visit else None
             db.session.remove()
-        yield {"leads": leads, "public_id": public_id, "doctor": doctor_id, "user": user_id, "phone": phone}
+        yield {"leads": leads, "public_id": public_id, "doctor": doctor_id, "user": user_id, "phone": phone,
+               "visit_path": visit_path, "confirmation": task}
 
 
 def pages(demo) -> dict[str | None, list[str]]:
     """Every page worth looking at, by the role that opens it (None: the patient)."""
     cards = [f"/operator/leads/{lead_id}" for lead_id in demo["leads"].values() if lead_id]
     return {
-        None: ["/", "/consent", "/embed", f"/thanks/{demo['public_id']}", "/login"],
-        "operator": ["/operator/", "/operator/search?q=%D0%90", *cards, "/operator/appointments"],
+        None: ["/", "/consent", "/embed", f"/thanks/{demo['public_id']}", "/login",
+               *([demo["visit_path"]] if demo["visit_path"] else [])],
+        "operator": ["/operator/", "/operator/search?q=%D0%90", *cards, "/operator/appointments",
+                     *([f"/operator/confirmations/{demo['confirmation']}"] if demo["confirmation"] else [])],
         "manager": [
             "/manager/reports",
             "/manager/audit",
             "/manager/privacy",
             f"/manager/privacy?phone={demo['phone'].replace('+', '%2B')}",
             "/manager/visits-to-mark",
+            "/manager/messages",
             f"/operator/leads/{demo['leads']['booked']}/audit",
         ],
         "admin": ["/admin/users", "/admin/doctors", f"/admin/doctors/{demo['doctor']}", "/admin/closures",
