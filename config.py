@@ -94,6 +94,9 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True, "hide_parameters": True}
 
     CLINIC_NAME = env_str("CLINIC_NAME", "Клиника")
+    # The operator of personal data as the consent document names it (152-FZ art. 9 part 4).
+    CLINIC_LEGAL_NAME = env_str("CLINIC_LEGAL_NAME", "")  # empty: CLINIC_NAME
+    CLINIC_ADDRESS = env_str("CLINIC_ADDRESS", "")
     CLINIC_TIMEZONE = env_str("CLINIC_TIMEZONE", "Europe/Moscow")
     # The number patients can call, as people write it; shown on the form, the
     # thanks page and every error page (nothing is shown while it is unset).
@@ -145,7 +148,6 @@ class Config:
     MESSAGE_HOURS = env_str("MESSAGE_HOURS", "09:00-21:00")  # clinic time, when messages may arrive
     OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 8)
     OUTBOX_BACKOFF_SECONDS = env_int("OUTBOX_BACKOFF_SECONDS", 60)  # doubled after each failure
-    CLINIC_ADDRESS = env_str("CLINIC_ADDRESS", "")
     PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://localhost:5000")  # for links in messages
     # SMS through an HTTP gateway: a POST of SMS_GATEWAY_BODY (form-encoded, with {token},
     # {phone} as digits, {text}) to SMS_GATEWAY_URL.  No URL: no SMS.

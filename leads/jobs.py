@@ -74,13 +74,6 @@ def appointments_to_mark(app: Flask) -> object:
     return _run(app, "appointments_to_mark", lambda now: f"{count_appointments_to_mark(now)} to mark")
 
 
-def report_cells(app: Flask) -> object:
-    """Count again the report days whose leads changed, and store the days just ended."""
-    from leads.services.reports import store_report_cells
-
-    return _run(app, "report_cells", lambda now: f"{store_report_cells(now)} days stored")
-
-
 def outbox(app: Flask) -> object:
     """Send the messages to patients that are due (issue 14)."""
     from leads.services.outbox import send_due_messages
@@ -116,8 +109,6 @@ JOBS = (
     JobSpec("outbox", "leads.jobs:outbox", every_seconds=30),
     JobSpec("confirmations", "leads.jobs:confirmations", every_seconds=5 * 60),
     JobSpec("appointments_to_mark", "leads.jobs:appointments_to_mark", every_seconds=15 * 60),
-    # So that a manager's report finds every ended day stored and counts at most today.
-    JobSpec("report_cells", "leads.jobs:report_cells", every_seconds=60),
     # At night, when nobody works with the leads it rewrites.
     JobSpec("retention", "leads.jobs:retention", daily_at=(3, 30)),
 )

@@ -21,6 +21,7 @@ from leads.domain.roles import ROLES
 from leads.extensions import db
 from leads.models import AuditEntry, LoginFailure, User, new_public_id
 from leads.services.clinic import now_utc
+from leads.services.unit_of_work import unit_of_work
 
 MIN_PASSWORD_LENGTH = 12
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -166,15 +167,13 @@ def create_user(
         session_token=new_public_id(),
         created_at=now_utc(),
     )
-    db.session.add(user)
     try:
-        db.session.flush()
+        with unit_of_work():
+            db.session.add(user)
+            db.session.flush()
+            _audit(actor, "user_created", _describe(user))
     except IntegrityError:
-        # Someone created the same name a moment ago.
-        db.session.rollback()
-        raise DuplicateUsername(duplicate) from None
-    _audit(actor, "user_created", _describe(user))
-    db.session.commit()
+        raise DuplicateUsername(duplicate) from None  # someone created the same name a moment ago
     return user
 
 
@@ -213,27 +212,29 @@ def authenticate(username: str, password: str, ip: str = "", now: datetime | Non
     now = now or now_utc()
     name = normalize_username(username)[:64]
     actor = Actor(ip=ip)
-    until = locked_until(name, now)
-    if until is not None:
-        # Not counted as a failure: the time already promised stays true.
-        _audit(actor, "login_failed", f"username={name} locked")
-        db.session.commit()
-        raise LoginThrottled(_l("Too many failed attempts."), until)
-    user = _find_by_username(name) if name else None
-    valid = check_password_hash(user.password_hash if user else _dummy_hash(), password or "")
-    if user is None or not valid or not user.active:
-        db.session.execute(
-            sa.delete(LoginFailure).where(LoginFailure.username == name, LoginFailure.at <= now - FAILURE_WINDOW)
-        )
-        db.session.add(LoginFailure(username=name, ip=ip[:64], at=now))
-        _audit(actor, "login_failed", f"username={name}", user_id=user.id if user else None)
-        db.session.commit()
-        raise BadCredentials(_l("Incorrect username or password."))
-    db.session.execute(sa.delete(LoginFailure).where(LoginFailure.username == name))
-    user.last_login_at = now
-    _audit(actor, "login", user_id=user.id)
-    db.session.commit()
-    return user
+    # A refusal is raised after its audit row (and failure) are committed.
+    refusal: LoginThrottled | BadCredentials
+    with unit_of_work():
+        until = locked_until(name, now)
+        if until is not None:
+            # Not counted as a failure: the time already promised stays true.
+            _audit(actor, "login_failed", f"username={name} locked")
+            refusal = LoginThrottled(_l("Too many failed attempts."), until)
+        else:
+            user = _find_by_username(name) if name else None
+            valid = check_password_hash(user.password_hash if user else _dummy_hash(), password or "")
+            if user is not None and valid and user.active:
+                db.session.execute(sa.delete(LoginFailure).where(LoginFailure.username == name))
+                user.last_login_at = now
+                _audit(actor, "login", user_id=user.id)
+                return user
+            db.session.execute(
+                sa.delete(LoginFailure).where(LoginFailure.username == name, LoginFailure.at <= now - FAILURE_WINDOW)
+            )
+            db.session.add(LoginFailure(username=name, ip=ip[:64], at=now))
+            _audit(actor, "login_failed", f"username={name}", user_id=user.id if user else None)
+            refusal = BadCredentials(_l("Incorrect username or password."))
+    raise refusal
 
 
 def _rotate(user: User) -> None:

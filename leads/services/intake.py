@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -27,6 +27,7 @@ from leads.models import OPEN_STATES_SQL, DoNotCall, Lead, LeadEvent, LeadReques
 from leads.services.clinic import calendar_or_default, now_utc
 from leads.services.consent import ConsentVersion, consent_version
 from leads.services.data_rights import do_not_call_key
+from leads.services.report_facts import arrival_figures
 from leads.services.spool import RecordRefused, Spool, SpoolFull
 
 log = logging.getLogger(__name__)
@@ -171,7 +172,10 @@ def store_request(record: dict[str, Any], *, replay: bool = False, calendar: Cli
     sla_due_at = calendar.add_business_minutes(first_call, current_app.config["CALLBACK_SLA_MINUTES"])
     if replay and _already_stored(record["public_id"]):
         return False
-    lead_values = _lead_values(record, created, preferred_start, first_call, sla_due_at)
+    lead_values = {
+        **_lead_values(record, created, preferred_start, first_call, sla_due_at),
+        **arrival_figures(calendar, created),
+    }
     try:
         lead_id, request_count, on_do_not_call = db.session.execute(_upsert_lead(lead_values)).one()
         db.session.execute(sa.insert(LeadRequest), [{**_request_values(record, consent, created, spooled=replay), "lead_id": lead_id}])
@@ -330,3 +334,23 @@ def promise_for_request(public_id: str, now: datetime | None = None) -> CallProm
         )
     now = now or now_utc()
     return promise_call(calendar_or_default(now), now, current_app.config["CALLBACK_SLA_MINUTES"])
+
+
+THANKS_PHONE_MINUTES = 30  # the thanks page repeats the number only this soon after the request
+
+
+def recent_request_phone(public_id: str, now: datetime) -> str | None:
+    """The number a request gave, while its thanks page may still repeat it (so a typo is seen).
+
+    None for an unknown id, an older request, or while the database is down.
+    """
+    try:
+        row = db.session.execute(
+            sa.select(LeadRequest.phone, LeadRequest.created_at).where(LeadRequest.public_id == public_id)
+        ).first()
+    except SQLAlchemyError:
+        db.session.rollback()
+        return None
+    if row is None or now - row.created_at > timedelta(minutes=THANKS_PHONE_MINUTES):
+        return None
+    return row.phone

@@ -1,7 +1,7 @@
 """After the booking: outbox messages, confirmation tasks, messages consent
 
 Revision ID: 4c6eb5981adb
-Revises: b7d41c2e9a60, a10f7c3e5d21
+Revises: c3e8f1a4b7d9
 Create Date: 2026-12-02 00:20:14.726906
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '4c6eb5981adb'
-down_revision = ('b7d41c2e9a60', 'a10f7c3e5d21')  # also merges main's two heads
+down_revision = 'c3e8f1a4b7d9'
 branch_labels = None
 depends_on = None
 
@@ -68,8 +68,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_outbox_messages_lead_id'), ['lead_id'], unique=False)
         batch_op.create_index('ix_outbox_messages_status_next_attempt_at', ['status', 'next_attempt_at'], unique=False)
 
-    # A plain ALTER TABLE … ADD COLUMN: batch mode would copy the table on SQLite and
-    # lose its report triggers.
+    # A plain ALTER TABLE … ADD COLUMN: new columns with defaults need no table copy on SQLite.
     op.add_column('appointments', sa.Column('messages_consent', sa.Boolean(), server_default=sa.false(), nullable=False))
     op.add_column('appointments', sa.Column('email', sa.String(length=254), server_default='', nullable=False))
     op.add_column('appointments', sa.Column('confirmed_at', sa.DateTime(), nullable=True))

@@ -89,7 +89,7 @@ def traces_left(needles: tuple[str, ...]) -> list[tuple[str, str, str]]:
 
 
 def report_figures():
-    report = build_report(date(2026, 11, 23), date(2026, 11, 27), now=NOW)
+    report = build_report(date(2026, 11, 23), date(2026, 11, 27))
     return report.totals, report.first_call, report.attempts, report.outcomes, report.attempts_total
 
 
