@@ -1,0 +1,42 @@
+"""The operator's working day in a real browser: the outcome row, callbacks, save and next.
+
+The clock stands at Monday 23 November 2026, 10:00 in the clinic (ticking on).
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import sign_in
+from tests.e2e.test_operator_clicks import desk, lead_row, monday_morning  # noqa: F401  (fixtures)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser_context_args(locale="en-GB", viewport={"width": 1366, "height": 900})]
+
+
+def test_the_outcome_buttons_are_one_even_row_in_the_order_of_their_keys(page: Page, desk):  # noqa: F811
+    sign_in(page, desk)
+    page.goto(f"{desk.url}/operator/leads/{desk.leads[0]}")
+    boxes = page.locator(".outcome-buttons button").evaluate_all(
+        "buttons => buttons.map(b => { const r = b.getBoundingClientRect();"
+        " return {key: b.dataset.shortcut, x: r.x, y: r.y, w: r.width, h: r.height}; })"
+    )
+    assert [b["key"] for b in boxes] == list("123456789")
+    assert [b["x"] for b in boxes] == sorted(b["x"] for b in boxes)
+    assert max(b["y"] for b in boxes) - min(b["y"] for b in boxes) < 1  # one row
+    assert max(b["w"] for b in boxes) - min(b["w"] for b in boxes) < 1  # even
+    assert max(b["h"] for b in boxes) - min(b["h"] for b in boxes) < 1
+    note = page.locator("#note").bounding_box()
+    assert note["y"] + note["height"] <= boxes[0]["y"]  # the note stays above the row
+
+
+def test_the_callback_button_in_the_row_sends_the_time_chosen_below_it(page: Page, desk):  # noqa: F811
+    sign_in(page, desk)
+    page.goto(f"{desk.url}/operator/leads/{desk.leads[1]}")
+    page.locator("#note").fill("после обеда")
+    page.locator("#callback_at").select_option(index=8)
+    page.get_by_role("button", name=re.compile("Call back later")).click()
+    expect(page.locator(".flash")).to_contain_text("Recorded: Call back later")
+    row = lead_row(desk, desk.leads[1])
+    assert (row["state"], row["notes"]) == ("callback", ["после обеда"])
