@@ -5,7 +5,7 @@ Views parse the request, call one service, and answer its refusals with
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
@@ -22,6 +22,7 @@ from leads.operator.card import refused, render_card
 from leads.operator.forms import CLOSE_REASON_LABELS, OUTCOME_LABELS, ButtonForm, OutcomeForm, SearchForm
 from leads.operator.refusals import field_error
 from leads.services.audit import lead_audit_trail
+from leads.services.callbacks import my_callbacks
 from leads.services.calls import record_outcome
 from leads.services.clinic import clinic_calendar, now_utc
 from leads.services.leads import search_leads
@@ -39,6 +40,17 @@ def when(moment: datetime | None, pattern: str = "EEE d MMM, HH:mm") -> str:
     return format_datetime(moment, pattern) if moment else ""
 
 
+def callback_when(moment: datetime) -> str:
+    """A callback's time with its day: "today 11:00", "tomorrow 09:30", "Mon 23 Nov, 11:00"."""
+    calendar = clinic_calendar()
+    day, today = calendar.local(moment).date(), calendar.local(now_utc()).date()
+    if day == today:
+        return _("today %(time)s", time=when(moment, "HH:mm"))
+    if day == today + timedelta(days=1):
+        return _("tomorrow %(time)s", time=when(moment, "HH:mm"))
+    return when(moment, "EEE d MMM, HH:mm")
+
+
 def waiting(minutes: float) -> str:
     """Business minutes as people read them: "7 min", "2 h 05 min"."""
     whole = int(minutes)
@@ -54,6 +66,7 @@ def desk_helpers() -> dict:
         "format_phone": format_phone,
         "when": when,
         "waiting": waiting,
+        "callback_when": callback_when,
         "STATE_LABELS": STATE_LABELS,
         "OUTCOME_LABELS": OUTCOME_LABELS,
         "CLOSE_REASON_LABELS": CLOSE_REASON_LABELS,
@@ -87,13 +100,17 @@ def _recorded_message(outcome: str, effect: OutcomeEffect) -> str:
 @bp.get("/")
 def queue():
     """The queue: counters, my current lead, who comes next; its live part refreshes itself."""
-    return render_template("operator/queue.html", view=queue_view(current_user.id), button=ButtonForm())
+    return render_template(
+        "operator/queue.html", view=queue_view(current_user.id), callbacks=my_callbacks(current_user.id), button=ButtonForm()
+    )
 
 
 @bp.get("/queue/live")
 def queue_live():
     """The live part of the queue page, for htmx polling."""
-    return render_template("operator/_queue_live.html", view=queue_view(current_user.id))
+    return render_template(
+        "operator/_queue_live.html", view=queue_view(current_user.id), callbacks=my_callbacks(current_user.id)
+    )
 
 
 @bp.post("/next")

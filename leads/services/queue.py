@@ -98,7 +98,7 @@ class QueueCounters:
 
     callable_now: int  # callable for this operator now (0 while the clinic is closed)
     new: int  # leads never called yet
-    callbacks_due_today: int  # callbacks (anyone's) due on today's clinic date
+    callbacks_due_today: int  # callbacks (anyone's) due by the end of today's clinic date, overdue ones too
     past_sla: int  # new leads not called by their SLA deadline
 
 
@@ -358,7 +358,6 @@ def _counters(
 ) -> QueueCounters:
     """All four counters in one statement."""
     today = calendar.local(now).date()
-    day_starts = datetime.combine(today, time.min, tzinfo=calendar.tz)
     day_ends = datetime.combine(today + timedelta(days=1), time.min, tzinfo=calendar.tz)
     callable_now = sum(
         (_count(*_tier_where(rule, user_id, now, grace)) for rule in TIER_RULES[1:]),
@@ -368,9 +367,8 @@ def _counters(
         sa.select(
             callable_now.label("callable_now"),
             _count(Lead.state == LeadState.NEW.value).label("new"),
-            _count(
-                Lead.state == LeadState.CALLBACK.value, Lead.next_call_at >= day_starts, Lead.next_call_at < day_ends
-            ).label("callbacks_due_today"),
+            # Due by the end of today: today's, and the overdue ones nobody has called yet.
+            _count(Lead.state == LeadState.CALLBACK.value, Lead.next_call_at < day_ends).label("callbacks_due_today"),
             _count(Lead.state == LeadState.NEW.value, Lead.attempts == 0, Lead.sla_due_at < now).label("past_sla"),
         )
     ).one()

@@ -7,7 +7,13 @@ from __future__ import annotations
 import re
 
 import pytest
+import sqlalchemy as sa
 from playwright.sync_api import Page, expect
+
+from leads.extensions import db
+from leads.models import User
+from leads.services.calls import record_outcome
+from tests.conftest import at, utc
 
 from tests.e2e.conftest import sign_in
 from tests.e2e.test_operator_clicks import desk, lead_row, monday_morning  # noqa: F401  (fixtures)
@@ -40,3 +46,23 @@ def test_the_callback_button_in_the_row_sends_the_time_chosen_below_it(page: Pag
     expect(page.locator(".flash")).to_contain_text("Recorded: Call back later")
     row = lead_row(desk, desk.leads[1])
     assert (row["state"], row["notes"]) == ("callback", ["после обеда"])
+
+
+def test_my_callbacks_are_listed_with_their_day_and_the_overdue_one_marked(page: Page, desk):  # noqa: F811
+    def agree(lead_id, when, agreed):
+        def write():
+            olga = db.session.scalar(sa.select(User.id).where(User.username == "olga"))
+            record_outcome(lead_id, olga, "callback", callback_at=utc(at(when)), now=utc(at(agreed)))
+
+        desk.read(write)
+
+    agree(desk.leads[0], "2026-11-20 11:00", agreed="2026-11-20 10:00")  # last Friday, never called
+    agree(desk.leads[1], "2026-11-23 16:00", agreed="2026-11-23 09:50")
+    sign_in(page, desk)
+    rows = page.locator(".my-callbacks tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0)).to_contain_text("Fri 20 Nov, 11:00")
+    expect(rows.nth(0).locator(".overdue")).to_be_visible()
+    expect(rows.nth(1)).to_contain_text("today 16:00")
+    expect(rows.nth(1).locator(".overdue")).to_have_count(0)
+    expect(page.locator('[data-counter="callbacks_due_today"]')).to_have_text("2")
