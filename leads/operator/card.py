@@ -12,6 +12,7 @@ from flask import jsonify, render_template, request, url_for
 from flask_login import current_user
 
 from leads.auth.access import is_manager
+from leads.domain.callback_picks import quick_picks
 from leads.errors import error_response, wants_json
 from leads.models import Lead
 from leads.net import client_ip
@@ -126,7 +127,8 @@ def render_card(lead_id: int, form: OutcomeForm | None = None, status: int = 200
         card = open_lead_card(lead_id, current_user.id, ip=client_ip(), now=now)
     except LeadNotFound:
         return error_response(404, refusal(LeadNotFound()).message)
-    form.fill_callback_choices(clinic_calendar(now), now)
+    calendar = clinic_calendar(now)
+    form.fill_callback_picker(calendar, now)
     held_by_other = card.holder_id is not None and card.holder_id != current_user.id
     html = render_template(
         "operator/card.html",
@@ -140,6 +142,7 @@ def render_card(lead_id: int, form: OutcomeForm | None = None, status: int = 200
         may_record=card.lead.is_open and (not held_by_other or is_manager()),
         outcomes=outcome_buttons(),
         confirm=CONFIRM_OUTCOMES,
+        quick_picks=quick_picks(calendar, now),
         **booking_context(card.lead, request.values, now, **(booking or {})),
     )
     return html, status

@@ -37,15 +37,43 @@ def test_the_outcome_buttons_are_one_even_row_in_the_order_of_their_keys(page: P
     assert note["y"] + note["height"] <= boxes[0]["y"]  # the note stays above the row
 
 
-def test_the_callback_button_in_the_row_sends_the_time_chosen_below_it(page: Page, desk):  # noqa: F811
+def test_the_callback_button_in_the_row_sends_the_day_and_time_chosen_below_it(page: Page, desk):  # noqa: F811
     sign_in(page, desk)
     page.goto(f"{desk.url}/operator/leads/{desk.leads[1]}")
     page.locator("#note").fill("после обеда")
-    page.locator("#callback_at").select_option(index=8)
+    page.locator("#callback_day").fill("2026-11-24")
+    page.locator("#callback_time").fill("14:30")
     page.get_by_role("button", name=re.compile("Call back later")).click()
-    expect(page.locator(".flash")).to_contain_text("Recorded: Call back later")
+    expect(page.locator(".flash")).to_contain_text("Recorded: Call back later. Next call Tue 24 Nov, 14:30.")
     row = lead_row(desk, desk.leads[1])
     assert (row["state"], row["notes"]) == ("callback", ["после обеда"])
+
+
+def test_a_quick_choice_records_the_callback_in_one_click(page: Page, desk):  # noqa: F811
+    sign_in(page, desk)
+    page.goto(f"{desk.url}/operator/leads/{desk.leads[1]}")
+    picks = page.locator(".quick-pick")
+    # Monday 10:00: in an hour, this evening, tomorrow at this time, Tuesday's opening.
+    expect(picks).to_have_count(4)
+    expect(picks.nth(0)).to_contain_text("In an hour")
+    expect(picks.nth(0)).to_contain_text(re.compile(r"today 11:[0-5]\d"))
+    expect(picks.nth(1)).to_contain_text("today 18:00")
+    expect(picks.nth(2)).to_contain_text("tomorrow 09:00")
+    expect(picks.nth(3)).to_contain_text(re.compile(r"tomorrow 10:[0-5]\d"))
+    page.get_by_role("button", name=re.compile("This evening")).click()
+    expect(page.locator(".flash")).to_contain_text("Next call Mon 23 Nov, 18:00.")
+    assert lead_row(desk, desk.leads[1])["state"] == "callback"
+
+
+def test_the_time_picker_offers_only_opening_hours(page: Page, desk):  # noqa: F811
+    sign_in(page, desk)
+    page.goto(f"{desk.url}/operator/leads/{desk.leads[1]}")
+    time_input = page.locator("#callback_time")
+    expect(time_input).to_have_attribute("min", "09:00")
+    expect(time_input).to_have_attribute("max", "19:45")
+    expect(page.locator("#callback_day")).to_have_attribute("min", "2026-11-23")
+    time_input.fill("21:00")
+    assert time_input.evaluate("input => input.validity.rangeOverflow")
 
 
 def test_my_callbacks_are_listed_with_their_day_and_the_overdue_one_marked(page: Page, desk):  # noqa: F811
