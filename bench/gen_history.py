@@ -5,10 +5,11 @@ Writes N leads (default 1,000,000) spread over the 365 days before --now, with
 about three call attempts each (0 … 6, mean ≈ 3), an appointment for every
 booked lead (attended, no-show, scheduled or cancelled), 2 % spam, a few
 operators, sources and UTM campaigns.  Leads arrive mostly in opening hours
-and on weekdays, as they would.  Rows go in by PostgreSQL COPY or by SQLite
-executemany in one transaction (never the ORM row by row); the schema is
-created from the models on an empty database, the report triggers added
-after the load; ANALYZE runs at the end.
+and on weekdays, as they would; each carries the figures the app stores on it
+(clinic-local arrival date and hour, business minutes to the first call, by
+the same functions).  Rows go in by PostgreSQL COPY or by SQLite executemany in
+one transaction (never the ORM row by row); the schema is created from the
+models on an empty database; ANALYZE runs at the end.
 
     .venv/bin/python bench/gen_history.py postgresql+psycopg://postgres@127.0.0.1:5432/bench_reports
     .venv/bin/python bench/gen_history.py sqlite:////tmp/bench_reports.sqlite3 --leads 200000
@@ -19,7 +20,7 @@ import argparse
 import random
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -39,7 +40,7 @@ LEAD_COLUMNS = (
     "id", "public_id", "name", "phone", "state", "close_reason", "source", "comment", "page_url", "referrer",
     "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "request_count", "created_at",
     "last_request_at", "attempts", "first_attempt_at", "last_attempt_at", "last_outcome", "reached",
-    "sla_breached", "excluded",
+    "sla_breached", "excluded", "arrival_day", "arrival_hour", "first_call_minutes",
 )
 CALL_COLUMNS = ("lead_id", "operator_id", "at", "outcome", "reached", "note")
 APPOINTMENT_COLUMNS = ("doctor_id", "lead_id", "starts_at", "ends_at", "status", "created_at", "cancel_reason")
@@ -65,6 +66,10 @@ def arrivals(n: int, start: datetime, now: datetime, seed: int) -> list[datetime
 
 def generate(n: int, now: datetime, seed: int):
     """Yield ("lead" | "call" | "appointment", row) tuples; naive UTC datetimes."""
+    from leads.domain.calendar import make_calendar
+    from leads.services.report_facts import arrival_figures, first_call_minutes
+
+    calendar = make_calendar("Europe/Moscow")
     rnd = random.Random(seed)
     source, utm, attempts_of = weighted(SOURCES), weighted(UTM), weighted(ATTEMPTS)
     reached_end, status_of = weighted(REACHED_END), weighted(APPOINTMENT_STATUS)
@@ -91,12 +96,15 @@ def generate(n: int, now: datetime, seed: int):
         reached_any = any(c[4] for c in calls)
         state = "booked" if booked else ("new" if attempts == 0 else "closed")
         s, (us, uc) = source(rnd), utm(rnd)
+        arrival = arrival_figures(calendar, created.replace(tzinfo=UTC))
+        minutes = first_call_minutes(calendar, created.replace(tzinfo=UTC), calls[0][2].replace(tzinfo=UTC)) \
+            if calls else None
         yield "lead", (
             lead_id, f"h{lead_id:015d}", f"Пациент {lead_id}", f"+7900{lead_id:07d}", state,
             "spam" if spam else None, s, "", "https://clinic.example/", "", us, "", uc, "", "",
             2 if rnd.random() < 0.05 else 1, created, created, attempts,
             calls[0][2] if calls else None, calls[-1][2] if calls else None, calls[-1][3] if calls else None,
-            reached_any, False, spam,
+            reached_any, False, spam, arrival["arrival_day"], arrival["arrival_hour"], minutes,
         )
         for call in calls:
             yield "call", call
@@ -106,22 +114,15 @@ def generate(n: int, now: datetime, seed: int):
                                   status_of(rnd), at, "")
 
 
-def _schema(url: str, create: bool) -> None:
-    """create: tables from the models, without the report triggers (a fresh database has no
-    stored report cells to keep right, and a trigger per copied row would slow the load);
-    otherwise: put the triggers back."""
+def _schema(url: str) -> None:
+    """Tables from the models, on an emptied database."""
     from leads.app import create_app
     from leads.extensions import db
-    from leads.report_triggers import create_statements, drop_statements
 
     app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
-        if create:
-            db.drop_all()
-            db.create_all()
-        with db.engine.begin() as conn:
-            for statement in (drop_statements if create else create_statements)(conn.dialect.name):
-                conn.exec_driver_sql(statement)
+        db.drop_all()
+        db.create_all()
         db.engine.dispose()
 
 
@@ -185,8 +186,9 @@ def load_sqlite(url: str, n: int, now: datetime, seed: int) -> None:
         marks = ", ".join("?" for _ in columns)
         conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
 
-    def text(row):  # SQLAlchemy's SQLite DateTime storage format
-        return tuple(v.strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(v, datetime) else v for v in row)
+    def text(row):  # SQLAlchemy's SQLite DateTime and Date storage formats
+        return tuple(v.strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(v, datetime)
+                     else v.isoformat() if isinstance(v, date) else v for v in row)
 
     insert("users", USER_COLUMNS, map(text, users))
     insert("doctors", DOCTOR_COLUMNS, map(text, doctors))
@@ -217,11 +219,10 @@ def main(argv=None) -> int:
     if args.url.rstrip("/").endswith(("/test", "/postgres")):
         parser.error("refusing to overwrite the test or postgres database")
     started = time.monotonic()
-    _schema(args.url, create=True)
+    _schema(args.url)
     print(f"{args.url}: {args.leads:,} leads over the year before {NOW:%Y-%m-%d}")
     loader = load_postgresql if args.url.startswith("postgresql") else load_sqlite
     loader(args.url, args.leads, NOW, args.seed)
-    _schema(args.url, create=False)
     print(f"  done in {time.monotonic() - started:.0f} s")
     return 0
 

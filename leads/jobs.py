@@ -74,11 +74,11 @@ def appointments_to_mark(app: Flask) -> object:
     return _run(app, "appointments_to_mark", lambda now: f"{count_appointments_to_mark(now)} to mark")
 
 
-def report_cells(app: Flask) -> object:
-    """Count again the report days whose leads changed, and store the days just ended."""
-    from leads.services.reports import store_report_cells
+def login_failures(app: Flask) -> object:
+    """Forget failed sign-ins older than the throttle remembers."""
+    from leads.services.maintenance import purge_login_failures
 
-    return _run(app, "report_cells", lambda now: f"{store_report_cells(now)} days stored")
+    return _run(app, "login_failures", lambda now: f"{purge_login_failures(now)} purged")
 
 
 @dataclass(frozen=True)
@@ -96,8 +96,7 @@ JOBS = (
     JobSpec("callback_grace", "leads.jobs:callback_grace", every_seconds=60),
     JobSpec("spool_replay", "leads.jobs:spool_replay", every_seconds=60),
     JobSpec("appointments_to_mark", "leads.jobs:appointments_to_mark", every_seconds=15 * 60),
-    # So that a manager's report finds every ended day stored and counts at most today.
-    JobSpec("report_cells", "leads.jobs:report_cells", every_seconds=60),
+    JobSpec("login_failures", "leads.jobs:login_failures", every_seconds=15 * 60),
     # At night, when nobody works with the leads it rewrites.
     JobSpec("retention", "leads.jobs:retention", daily_at=(3, 30)),
 )

@@ -19,6 +19,12 @@ from leads.domain.outcomes import OPEN_STATES
 from leads.extensions import db
 
 
+QUEUE_INDEX_COLUMNS = (
+    "state", "next_call_at", "created_at", "request_count", "callback_owner_id", "claimed_by_id",
+    "claim_expires_at", "sla_due_at", "attempts",
+)
+
+
 def utcnow() -> datetime:
     """The current instant, timezone-aware UTC (called per row, never at import)."""
     return datetime.now(timezone.utc)
@@ -88,6 +94,10 @@ class User(db.Model):
     session_token: so.Mapped[str] = so.mapped_column(sa.String(64), default=new_public_id)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     last_login_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
+    # Two-factor sign-in (managers, admins): the TOTP key, and the last time step used,
+    # so that one code never signs in twice.
+    totp_secret: so.Mapped[Optional[str]] = so.mapped_column(sa.String(64))
+    totp_last_step: so.Mapped[Optional[int]] = so.mapped_column(sa.BigInteger)
 
     # Flask-Login protocol
     @property
@@ -104,6 +114,25 @@ class User(db.Model):
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_token}"
+
+
+class RecoveryCode(db.Model):
+    """A one-time code that replaces the authenticator app once (kept as a SHA-256)."""
+
+    __tablename__ = "recovery_codes"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
+    code_sha256: so.Mapped[str] = so.mapped_column(sa.String(64))
+    used_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
+
+
+class TwoFactorRole(db.Model):
+    """A role whose people must sign in with a second factor (set by an admin)."""
+
+    __tablename__ = "two_factor_roles"
+
+    role: so.Mapped[str] = so.mapped_column(sa.String(16), primary_key=True)
 
 
 class LoginFailure(db.Model):
@@ -131,9 +160,12 @@ class Lead(db.Model):
             sqlite_where=sa.text(OPEN_STATES_SQL),
             postgresql_where=sa.text(OPEN_STATES_SQL),
         ),
-        # The queue reads every tier through this one (leads/services/queue.py).
-        sa.Index("ix_leads_state_next_call_at", "state", "next_call_at"),
+        # The queue's one index (leads/services/queue.py): each tier is a range of
+        # (state, next_call_at), and the columns after them are what the tiers and
+        # counters filter and sort on, so the open leads are read from the index alone.
+        sa.Index("ix_leads_queue", *QUEUE_INDEX_COLUMNS),
         sa.Index("ix_leads_created_at", "created_at"),
+        sa.Index("ix_leads_arrival_day", "arrival_day"),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -166,7 +198,7 @@ class Lead(db.Model):
     last_outcome: so.Mapped[Optional[str]] = so.mapped_column(sa.String(16))
     reached: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False)
     callback_owner_id: so.Mapped[Optional[int]] = so.mapped_column(sa.ForeignKey("users.id"))
-    claimed_by_id: so.Mapped[Optional[int]] = so.mapped_column(sa.ForeignKey("users.id"))
+    claimed_by_id: so.Mapped[Optional[int]] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
     claim_expires_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
     sla_breached: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False)
     excluded: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False)
@@ -174,6 +206,11 @@ class Lead(db.Model):
     # SLA (`excluded`) until an operator reaches a person on this number.
     suspected_automation: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False, server_default=sa.false())
     closed_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
+    # What the reports group by, stored when it happens (leads/services/report_facts.py):
+    # the clinic-local date and hour of arrival, and business minutes to the first call.
+    arrival_day: so.Mapped[Optional[date]] = so.mapped_column(sa.Date)
+    arrival_hour: so.Mapped[Optional[int]] = so.mapped_column(sa.SmallInteger)
+    first_call_minutes: so.Mapped[Optional[float]] = so.mapped_column(sa.Float)
     anonymized_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
 
     requests: so.WriteOnlyMapped["LeadRequest"] = so.relationship(back_populates="lead")
@@ -337,63 +374,3 @@ class Appointment(db.Model):
     created_by_id: so.Mapped[Optional[int]] = so.mapped_column(sa.ForeignKey("users.id"))
     updated_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
     cancel_reason: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
-
-
-class ReportCell(db.Model):
-    """A stored aggregate of the manager's report: the leads (kinds 1–3) or the calls (kind 4)
-    of one clinic-local day under one key (see leads/services/report_sql.py).
-
-    Only days that have ended are stored, each with a row in report_sealed_days; a change to
-    a lead, a call or an appointment of a stored day lands in report_dirty (by trigger) and
-    the day is counted again at the next report (leads/services/report_cells.py).
-    """
-
-    __tablename__ = "report_cells"
-    __table_args__ = (sa.Index("ix_report_cells_day_kind", "day", "kind"),)
-
-    id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    kind: so.Mapped[int] = so.mapped_column(sa.SmallInteger)
-    day: so.Mapped[int] = so.mapped_column(sa.Integer)  # local day number, 0 = 1970-01-01
-    hour: so.Mapped[Optional[int]] = so.mapped_column(sa.SmallInteger)
-    source: so.Mapped[Optional[str]] = so.mapped_column(sa.String(16))
-    utm_source: so.Mapped[Optional[str]] = so.mapped_column(sa.String(100))
-    utm_campaign: so.Mapped[Optional[str]] = so.mapped_column(sa.String(100))
-    bucket: so.Mapped[Optional[int]] = so.mapped_column(sa.SmallInteger)
-    bm: so.Mapped[Optional[int]] = so.mapped_column(sa.Integer)  # business minutes × 100
-    leads: so.Mapped[Optional[int]] = so.mapped_column(sa.Integer)
-    requests: so.Mapped[Optional[int]] = so.mapped_column(sa.Integer)
-    reached: so.Mapped[Optional[int]] = so.mapped_column(sa.Integer)
-    booked: so.Mapped[Optional[int]] = so.mapped_column(sa.Integer)
-    attended: so.Mapped[Optional[int]] = so.mapped_column(sa.Integer)
-    attempts: so.Mapped[Optional[int]] = so.mapped_column(sa.Integer)
-    operator_id: so.Mapped[Optional[int]] = so.mapped_column(sa.Integer)
-    outcome: so.Mapped[Optional[str]] = so.mapped_column(sa.String(16))
-    calls: so.Mapped[Optional[int]] = so.mapped_column(sa.Integer)
-
-
-class ReportSealedDay(db.Model):
-    """A clinic-local day whose cells are stored, and the calendar they were counted with."""
-
-    __tablename__ = "report_sealed_days"
-
-    day: so.Mapped[int] = so.mapped_column(sa.Integer, primary_key=True, autoincrement=False)
-    calendar_key: so.Mapped[str] = so.mapped_column(sa.String(64))
-    sealed_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
-
-
-class ReportDirty(db.Model):
-    """The arrival time of a lead whose report figures changed (written by triggers only)."""
-
-    __tablename__ = "report_dirty"
-
-    id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
-
-
-def _install_report_triggers() -> None:
-    from leads.report_triggers import attach
-
-    attach(db.metadata)
-
-
-_install_report_triggers()

@@ -37,6 +37,7 @@ from leads.services.clinic import clinic_calendar, now_utc
 from leads.services.doctors import DoctorInfo, plan_from_json
 from leads.services.free_slots import LIVE_SQL, FreeSlot, find_free_slots, first_free_slots, slot_minutes
 from leads.services.queue import LeadNotOpen
+from leads.services.unit_of_work import unit_of_work
 
 __all__ = [
     "AppointmentError",
@@ -218,8 +219,8 @@ def _record(lead_id: int, user_id: int, kind: str, detail: str, now: datetime) -
 def _update_scheduled(appointment_id: int, *conditions: Any, **values: Any) -> int:
     """Change a still scheduled appointment in one conditional UPDATE; its lead's id.
 
-    :raise AppointmentError: "not_live" (rolled back) when it was cancelled or
-        marked meanwhile; IntegrityError passes through.
+    :raise AppointmentError: "not_live" when it was cancelled or marked
+        meanwhile; IntegrityError passes through.
     """
     lead_id = db.session.execute(
         sa.update(Appointment)
@@ -229,14 +230,22 @@ def _update_scheduled(appointment_id: int, *conditions: Any, **values: Any) -> i
         execution_options={"synchronize_session": False},
     ).scalar()
     if lead_id is None:
-        db.session.rollback()
         raise AppointmentError("not_live")
     return lead_id
 
 
-def _scheduled(appointment_id: int) -> Appointment:
+def _slot_taken(exc: IntegrityError, doctor: Doctor, start: datetime, now: datetime) -> SlotTaken:
+    """The refusal for a write the slot's unique index refused (after the rollback), with the free slots nearby."""
+    if not _is_slot_conflict(exc):
+        raise exc
+    return SlotTaken(_nearby(doctor, start, now))
+
+
+def _scheduled(appointment_id: int, lead_id: int | None) -> Appointment:
+    """The appointment, still scheduled; "not_found" also when `lead_id` is given and is not its lead's
+    (a route names both: /leads/<lead>/appointments/<appointment>)."""
     appointment = db.session.get(Appointment, appointment_id, populate_existing=True)
-    if appointment is None:
+    if appointment is None or (lead_id is not None and appointment.lead_id != lead_id):
         raise AppointmentError("not_found")
     if appointment.status != "scheduled":
         raise AppointmentError("not_live")
@@ -259,7 +268,7 @@ def book_appointment(
     is_manager: bool = False,
     now: datetime | None = None,
 ) -> AppointmentInfo:
-    """Record the `booked` outcome of a call with its appointment, in one transaction; commits.
+    """Record the `booked` outcome of a call with its appointment, in one transaction.
 
     Writes the appointment, the call attempt (booked, reached), the lead's move
     to `booked` (its claim ended), the timeline event and the audit row — or,
@@ -273,85 +282,82 @@ def book_appointment(
     now = now or now_utc()
     note = clean_note(note)
     try:
-        check_may_record(lead_id, user_id, is_manager=is_manager, now=now)
-    except LeadNotOpen:
-        raise AppointmentError("lead_not_open") from None
-    doctor = _doctor(doctor_id)
-    cal = clinic_calendar(now)
-    slot = _checked_slot(cal, doctor, start, now)
-    try:
-        appointment_id = db.session.execute(
-            sa.insert(Appointment)
-            .values(
-                doctor_id=doctor.id,
-                lead_id=lead_id,
-                starts_at=slot.start,
-                ends_at=slot.end,
-                status="scheduled",
-                created_at=now,
-                created_by_id=user_id,
-                cancel_reason="",
-            )
-            .returning(Appointment.id)
-        ).scalar_one()
+        with unit_of_work():
+            try:
+                check_may_record(lead_id, user_id, is_manager=is_manager, now=now)
+            except LeadNotOpen:
+                raise AppointmentError("lead_not_open") from None
+            doctor = _doctor(doctor_id)
+            cal = clinic_calendar(now)
+            slot = _checked_slot(cal, doctor, start, now)
+            appointment_id = db.session.execute(
+                sa.insert(Appointment)
+                .values(
+                    doctor_id=doctor.id,
+                    lead_id=lead_id,
+                    starts_at=slot.start,
+                    ends_at=slot.end,
+                    status="scheduled",
+                    created_at=now,
+                    created_by_id=user_id,
+                    cancel_reason="",
+                )
+                .returning(Appointment.id)
+            ).scalar_one()
+            try:
+                add_outcome(
+                    lead_id,
+                    user_id,
+                    Outcome.BOOKED,
+                    note=note,
+                    is_manager=is_manager,
+                    now=now,
+                    detail=f"appointment {appointment_id}: {_slot_text(doctor, slot.start, cal)}",
+                )
+            except LeadNotOpen:  # booked or closed by someone else meanwhile
+                raise AppointmentError("lead_not_open") from None
     except IntegrityError as exc:
-        db.session.rollback()
-        if not _is_slot_conflict(exc):
-            raise
-        raise SlotTaken(_nearby(doctor, slot.start, now)) from None
-    try:
-        add_outcome(
-            lead_id,
-            user_id,
-            Outcome.BOOKED,
-            note=note,
-            is_manager=is_manager,
-            now=now,
-            detail=f"appointment {appointment_id}: {_slot_text(doctor, slot.start, cal)}",
-        )
-    except LeadNotOpen:  # booked or closed by someone else meanwhile; rolled back
-        raise AppointmentError("lead_not_open") from None
-    db.session.commit()
+        raise _slot_taken(exc, doctor, slot.start, now) from None
     return _appointment_info(appointment_id, cal)
 
 
 def reschedule_appointment(
-    appointment_id: int, user_id: int, *, doctor_id: int, start: datetime, now: datetime | None = None
+    appointment_id: int, user_id: int, *, doctor_id: int, start: datetime, now: datetime | None = None,
+    lead_id: int | None = None,
 ) -> AppointmentInfo:
-    """Move a scheduled appointment to another slot (and doctor); commits.
+    """Move a scheduled appointment to another slot (and doctor).
 
     One UPDATE of the row: the unique index refuses a taken slot and the
     appointment keeps its old one.
 
-    :raise AppointmentError: "not_found", "not_live", a slot refusal code; SlotTaken.
+    :raise AppointmentError: "not_found" (also: not of lead `lead_id`), "not_live", a slot refusal code; SlotTaken.
     """
     now = now or now_utc()
-    appointment = _scheduled(appointment_id)
-    old_doctor = db.session.get(Doctor, appointment.doctor_id)
-    cal = clinic_calendar(now)
-    old_text = _slot_text(old_doctor, appointment.starts_at, cal)
-    doctor = _doctor(doctor_id)
-    slot = _checked_slot(cal, doctor, start, now)
     try:
-        lead_id = _update_scheduled(
-            appointment_id, doctor_id=doctor.id, starts_at=slot.start, ends_at=slot.end, updated_at=now
-        )
+        with unit_of_work():
+            appointment = _scheduled(appointment_id, lead_id)
+            old_doctor = db.session.get(Doctor, appointment.doctor_id)
+            cal = clinic_calendar(now)
+            old_text = _slot_text(old_doctor, appointment.starts_at, cal)
+            doctor = _doctor(doctor_id)
+            slot = _checked_slot(cal, doctor, start, now)
+            lead_id = _update_scheduled(
+                appointment_id, doctor_id=doctor.id, starts_at=slot.start, ends_at=slot.end, updated_at=now
+            )
+            _record(lead_id, user_id, "appointment_moved",
+                    f"appointment {appointment_id}: {old_text} → {_slot_text(doctor, slot.start, cal)}", now)
     except IntegrityError as exc:
-        db.session.rollback()
-        if not _is_slot_conflict(exc):
-            raise
-        raise SlotTaken(_nearby(doctor, slot.start, now)) from None
-    _record(lead_id, user_id, "appointment_moved",
-            f"appointment {appointment_id}: {old_text} → {_slot_text(doctor, slot.start, cal)}", now)
-    db.session.commit()
+        raise _slot_taken(exc, doctor, slot.start, now) from None
     return _appointment_info(appointment_id, cal)
 
 
-def cancel_appointment(appointment_id: int, user_id: int, *, reason: str, now: datetime | None = None) -> None:
-    """Cancel a scheduled appointment, freeing its slot; commits.
+def cancel_appointment(
+    appointment_id: int, user_id: int, *, reason: str, now: datetime | None = None, lead_id: int | None = None
+) -> None:
+    """Cancel a scheduled appointment, freeing its slot.
 
     :raise AppointmentError: "reason_required" (empty, too long or with control
-        characters: the message says which), "not_found", "not_live".
+        characters: the message says which), "not_found" (also: not of lead `lead_id`), "not_live".
     """
     now = now or now_utc()
     clean_reason = " ".join((reason or "").split())
@@ -359,25 +365,27 @@ def cancel_appointment(appointment_id: int, user_id: int, *, reason: str, now: d
         raise AppointmentError("reason_required")
     if len(clean_reason) > CANCEL_REASON_MAX_LENGTH:
         raise AppointmentError("reason_required", message=MESSAGES["reason_too_long"])
-    _scheduled(appointment_id)
-    lead_id = _update_scheduled(appointment_id, status="cancelled", cancel_reason=clean_reason, updated_at=now)
-    _record(lead_id, user_id, "appointment_cancelled", f"appointment {appointment_id}: {clean_reason}", now)
-    db.session.commit()
+    with unit_of_work():
+        _scheduled(appointment_id, lead_id)
+        lead_id = _update_scheduled(appointment_id, status="cancelled", cancel_reason=clean_reason, updated_at=now)
+        _record(lead_id, user_id, "appointment_cancelled", f"appointment {appointment_id}: {clean_reason}", now)
 
 
-def mark_attendance(appointment_id: int, user_id: int, *, attended: bool, now: datetime | None = None) -> None:
-    """Say whether the patient came (attended / no_show), once the start has passed; commits.
+def mark_attendance(
+    appointment_id: int, user_id: int, *, attended: bool, now: datetime | None = None, lead_id: int | None = None
+) -> None:
+    """Say whether the patient came (attended / no_show), once the start has passed.
 
-    :raise AppointmentError: "not_found", "not_live" (not scheduled), "too_early".
+    :raise AppointmentError: "not_found" (also: not of lead `lead_id`), "not_live" (not scheduled), "too_early".
     """
     now = now or now_utc()
-    appointment = _scheduled(appointment_id)
-    if now < appointment.starts_at:
-        raise AppointmentError("too_early")
-    status = "attended" if attended else "no_show"
-    lead_id = _update_scheduled(appointment_id, Appointment.starts_at <= now, status=status, updated_at=now)
-    _record(lead_id, user_id, f"appointment_{status}", f"appointment {appointment_id}", now)
-    db.session.commit()
+    with unit_of_work():
+        appointment = _scheduled(appointment_id, lead_id)
+        if now < appointment.starts_at:
+            raise AppointmentError("too_early")
+        status = "attended" if attended else "no_show"
+        lead_id = _update_scheduled(appointment_id, Appointment.starts_at <= now, status=status, updated_at=now)
+        _record(lead_id, user_id, f"appointment_{status}", f"appointment {appointment_id}", now)
 
 
 # -- reading the book ---------------------------------------------------------------------------

@@ -16,13 +16,16 @@ from flask import current_app
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from leads.domain.calendar import ClinicCalendar
 from leads.domain.contact import InvalidField, clean_comment
 from leads.domain.outcomes import LeadState, Outcome, OutcomeEffect, OutcomeError, apply_outcome
 from leads.extensions import db
 from leads.models import CallAttempt, DoNotCall, Lead, LeadEvent, User
 from leads.services.audit import record_audit
 from leads.services.clinic import clinic_calendar, now_utc
-from leads.services.queue import LeadClaimedByOther, LeadNotFound, LeadNotOpen, QueueError
+from leads.services.queue import LeadClaimedByOther, LeadNotFound, LeadNotOpen, QueueError, check_not_reserved
+from leads.services.report_facts import first_call_minutes
+from leads.services.unit_of_work import unit_of_work
 
 __all__ = [
     "NOTE_MAX_LENGTH",
@@ -92,6 +95,8 @@ def _check_may_record(lead: Lead | None, lead_id: int, user_id: int, is_manager:
         raise LeadClaimedByOther(holder_id, holder.display_name if holder else "")
     if not lead.is_open:
         raise LeadNotOpen(lead_id)
+    if holder_id != user_id:
+        check_not_reserved(lead, user_id, is_manager=is_manager, now=now)
     return lead
 
 
@@ -120,19 +125,18 @@ def record_outcome(
     now = now or now_utc()
     parsed = _parse_outcome(outcome)
     note = clean_note(note)
-    effect = add_outcome(
-        lead_id,
-        user_id,
-        parsed,
-        note=note,
-        callback_at=callback_at,
-        callback_for_me=callback_for_me,
-        is_manager=is_manager,
-        now=now,
-        ip=ip,
-    )
-    db.session.commit()
-    return effect
+    with unit_of_work():
+        return add_outcome(
+            lead_id,
+            user_id,
+            parsed,
+            note=note,
+            callback_at=callback_at,
+            callback_for_me=callback_for_me,
+            is_manager=is_manager,
+            now=now,
+            ip=ip,
+        )
 
 
 def check_may_record(lead_id: int, user_id: int, *, is_manager: bool = False, now: datetime) -> Lead:
@@ -160,15 +164,15 @@ def add_outcome(
 ) -> OutcomeEffect:
     """Apply an already accepted outcome to the lead and add the call, event and audit rows.
 
-    The caller owns the transaction and commits: `record_outcome` for the desk's
-    outcomes, the appointment book for `booked` (with its appointment).  On a
-    lost race the session is rolled back (everything the caller added goes too)
-    and the QueueError saying why is raised.  `detail` is added to the timeline
-    and audit text.
+    The caller owns the transaction: `record_outcome` for the desk's outcomes,
+    the appointment book for `booked` (with its appointment).  On a lost race
+    the QueueError saying why is raised, and the caller's unit of work rolls
+    back everything it did.  `detail` is added to the timeline and audit text.
     """
     lead = check_may_record(lead_id, user_id, is_manager=is_manager, now=now)
+    calendar = clinic_calendar(now)
     effect = apply_outcome(
-        clinic_calendar(now),
+        calendar,
         outcome,
         now,
         current_state=LeadState(lead.state),
@@ -178,8 +182,7 @@ def add_outcome(
         callback_for_me=callback_for_me,
     )
     state_before, lead_phone = lead.state, lead.phone
-    if not _apply_effect(lead, user_id, outcome, effect, is_manager=is_manager, now=now):
-        db.session.rollback()
+    if not _apply_effect(lead, user_id, outcome, effect, calendar, is_manager=is_manager, now=now):
         # Say what changed under us: closed, claimed by someone, or simply recorded first.
         check_may_record(lead_id, user_id, is_manager=is_manager, now=now)
         raise OutcomeRaced(lead_id)
@@ -208,7 +211,14 @@ def add_outcome(
 
 
 def _apply_effect(
-    lead: Lead, user_id: int, outcome: Outcome, effect: OutcomeEffect, *, is_manager: bool, now: datetime
+    lead: Lead,
+    user_id: int,
+    outcome: Outcome,
+    effect: OutcomeEffect,
+    calendar: ClinicCalendar,
+    *,
+    is_manager: bool,
+    now: datetime,
 ) -> bool:
     """Update the lead if nobody changed it since it was read; True when it was updated.
 
@@ -243,9 +253,11 @@ def _apply_effect(
         "claimed_by_id": None,
         "claim_expires_at": None,
     }
-    if lead.first_attempt_at is None and lead.sla_due_at is not None:
-        # The first call decides the speed-to-lead SLA once and for all.
-        values["sla_breached"] = now > lead.sla_due_at
+    if lead.first_attempt_at is None:
+        values["first_call_minutes"] = first_call_minutes(calendar, lead.created_at, now)
+        if lead.sla_due_at is not None:
+            # The first call decides the speed-to-lead SLA once and for all.
+            values["sla_breached"] = now > lead.sla_due_at
     statement = sa.update(Lead).where(*conditions).values(**values).returning(Lead.id)
     updated = db.session.execute(statement, execution_options={"synchronize_session": False}).scalar()
     if updated is None:

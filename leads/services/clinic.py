@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import date, datetime, timedelta, timezone
 from weakref import WeakKeyDictionary
 
 import sqlalchemy as sa
@@ -39,15 +40,27 @@ def forget_closures() -> None:
         _calendar_cache.clear()
 
 
+def _closures_since(now: datetime) -> sa.Select:
+    return sa.select(Closure.day).where(Closure.day >= (now - CLOSURE_LOOKBACK).date())
+
+
 def fresh_calendar(now: datetime) -> ClinicCalendar:
-    """The calendar with the closures in the database now, not this process's cached ones."""
-    since = (now - CLOSURE_LOOKBACK).date()
-    closures = db.session.scalars(sa.select(Closure.day).where(Closure.day >= since))
+    """The calendar with the closures the session sees now (its own changes included), not the cached ones."""
+    closures = db.session.scalars(_closures_since(now))
     return make_calendar(current_app.config["CLINIC_TIMEZONE"], closures=closures)
 
 
 def clinic_calendar(now: datetime | None = None) -> ClinicCalendar:
     """The calendar with the closures recorded in the database (kept CALENDAR_CACHE_SECONDS)."""
+    return _calendar(now, lambda query: db.session.scalars(query).all())
+
+
+def _read_apart(query: sa.Select) -> list[date]:
+    with db.engine.connect() as connection:
+        return list(connection.scalars(query).all())
+
+
+def _calendar(now: datetime | None, read: Callable[[sa.Select], list[date]]) -> ClinicCalendar:
     ttl = current_app.config["CALENDAR_CACHE_SECONDS"]
     engine, tz_name = db.engine, current_app.config["CLINIC_TIMEZONE"]
     if ttl > 0:
@@ -55,7 +68,7 @@ def clinic_calendar(now: datetime | None = None) -> ClinicCalendar:
             cached = _calendar_cache.get(engine, {}).get(tz_name)
         if cached is not None and time.monotonic() - cached[0] < ttl:
             return cached[1]
-    calendar = fresh_calendar(now or now_utc())
+    calendar = make_calendar(tz_name, closures=read(_closures_since(now or now_utc())))
     if ttl > 0:
         with _cache_lock:
             _calendar_cache.setdefault(engine, {})[tz_name] = (time.monotonic(), calendar)
@@ -66,9 +79,10 @@ def calendar_or_default(now: datetime | None = None) -> ClinicCalendar:
     """The calendar with closures; without them while the database is down.
 
     Used where an answer must be given anyway (the patient's form and promise).
+    The closures are read on a connection of their own, outside the caller's
+    transaction, so that failing to read them leaves the session as it was.
     """
     try:
-        return clinic_calendar(now)
+        return _calendar(now, _read_apart)
     except SQLAlchemyError:
-        db.session.rollback()
         return make_calendar(current_app.config["CLINIC_TIMEZONE"])

@@ -22,6 +22,8 @@ from leads.extensions import db
 from leads.models import Closure, Doctor
 from leads.services.audit import record_audit
 from leads.services.clinic import forget_closures, now_utc
+from leads.services.report_facts import count_first_calls_again
+from leads.services.unit_of_work import unit_of_work
 
 __all__ = [
     "ClosureInfo",
@@ -342,25 +344,26 @@ def add_closure(day: date, reason: str, *, user_id: int) -> ClosureInfo:
     if _CONTROL.search(clean_reason):
         raise DoctorError("reason", _l("Remove the special characters from the reason."))
     closure = Closure(day=day, reason=clean_reason)
-    db.session.add(closure)
     try:
-        db.session.flush()
+        with unit_of_work():
+            db.session.add(closure)
+            db.session.flush()
+            record_audit(user_id, "closure_added", detail=f"{day.isoformat()}: {clean_reason}")
+            count_first_calls_again(day)
     except IntegrityError:
-        db.session.rollback()
         raise DoctorError("day", _l("The clinic is already closed on this day.")) from None
-    record_audit(user_id, "closure_added", detail=f"{day.isoformat()}: {clean_reason}")
-    db.session.commit()
     forget_closures()
     return ClosureInfo(closure.id, closure.day, closure.reason)
 
 
 def remove_closure(closure_id: int, *, user_id: int) -> None:
     """Open the clinic again on a closed day; commits with an audit row (nothing if already gone)."""
-    closure = db.session.get(Closure, closure_id)
-    if closure is None:
-        return
-    detail = f"{closure.day.isoformat()}: {closure.reason}"
-    db.session.delete(closure)
-    record_audit(user_id, "closure_removed", detail=detail)
-    db.session.commit()
+    with unit_of_work():
+        closure = db.session.get(Closure, closure_id)
+        if closure is None:
+            return
+        detail = f"{closure.day.isoformat()}: {closure.reason}"
+        db.session.delete(closure)
+        record_audit(user_id, "closure_removed", detail=detail)
+        count_first_calls_again(closure.day)
     forget_closures()

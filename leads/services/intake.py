@@ -27,6 +27,7 @@ from leads.models import OPEN_STATES_SQL, DoNotCall, Lead, LeadEvent, LeadReques
 from leads.services.clinic import calendar_or_default, now_utc
 from leads.services.consent import ConsentVersion, consent_version
 from leads.services.data_rights import do_not_call_key
+from leads.services.report_facts import arrival_figures
 from leads.services.spool import RecordRefused, Spool, SpoolFull
 
 log = logging.getLogger(__name__)
@@ -171,7 +172,10 @@ def store_request(record: dict[str, Any], *, replay: bool = False, calendar: Cli
     sla_due_at = calendar.add_business_minutes(first_call, current_app.config["CALLBACK_SLA_MINUTES"])
     if replay and _already_stored(record["public_id"]):
         return False
-    lead_values = _lead_values(record, created, preferred_start, first_call, sla_due_at)
+    lead_values = {
+        **_lead_values(record, created, preferred_start, first_call, sla_due_at),
+        **arrival_figures(calendar, created),
+    }
     try:
         lead_id, request_count, on_do_not_call = db.session.execute(_upsert_lead(lead_values)).one()
         db.session.execute(sa.insert(LeadRequest), [{**_request_values(record, consent, created, spooled=replay), "lead_id": lead_id}])

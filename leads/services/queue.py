@@ -1,8 +1,8 @@
 """The operators' queue: what to call next, and who holds which lead (DESIGN.md §1.4).
 
 The order is `leads.domain.queue.TIER_RULES`; each rule becomes one query here
-(`_tier_query`), read through the (state, next_call_at) index of the leads
-table.  Taking the next lead walks the tiers in order and claims the first
+(`_tier_query`), a range of the leads table's one queue index (state,
+next_call_at, then the columns the tiers read: see `leads.models`).  Taking the next lead walks the tiers in order and claims the first
 lead it can with a conditional update:
 
     UPDATE leads SET claimed_by_id = :me, claim_expires_at = :expires
@@ -25,7 +25,7 @@ from flask import current_app
 
 from leads.domain.calendar import ClinicCalendar
 from leads.domain.outcomes import LeadState
-from leads.domain.queue import TIER_RULES, CallbackOwner, TierRule
+from leads.domain.queue import TIER_RULES, CallbackOwner, TierRule, reserved_for_colleague
 from leads.extensions import db
 from leads.models import OPEN_STATE_VALUES, Lead, LeadEvent, User
 from leads.services.clinic import clinic_calendar, now_utc
@@ -35,6 +35,7 @@ __all__ = [
     "LeadClaimedByOther",
     "LeadNotFound",
     "LeadNotOpen",
+    "LeadReservedForColleague",
     "QueueCounters",
     "QueueError",
     "QueueRow",
@@ -70,6 +71,30 @@ class LeadClaimedByOther(QueueError):
         super().__init__(f"lead is held by {holder_name}")
         self.holder_id = holder_id
         self.holder_name = holder_name
+
+
+class LeadReservedForColleague(QueueError):
+    """The lead is another operator's personal callback, theirs until `free_at`."""
+
+    def __init__(self, owner_name: str, free_at: datetime) -> None:
+        super().__init__(f"lead is {owner_name}'s personal callback until {free_at.isoformat()}")
+        self.owner_name = owner_name
+        self.free_at = free_at
+
+
+def check_not_reserved(lead: Any, user_id: int, *, is_manager: bool, now: datetime) -> None:
+    """Refuse a colleague's personal callback before its grace period ends (managers excepted).
+
+    `lead` has state, callback_owner_id and next_call_at (a Lead or a row).
+    :raise LeadReservedForColleague:
+    """
+    grace, _ = _settings()
+    if is_manager or not reserved_for_colleague(
+        lead.state, lead.callback_owner_id, lead.next_call_at, user_id, now, grace
+    ):
+        return
+    owner = db.session.get(User, lead.callback_owner_id)
+    raise LeadReservedForColleague(owner.display_name if owner else "", (lead.next_call_at or now) + grace)
 
 
 @dataclass(frozen=True)
@@ -210,11 +235,13 @@ def take_next_lead(user_id: int, now: datetime | None = None) -> int | None:
     return None
 
 
-def claim_lead(lead_id: int, user_id: int, now: datetime | None = None) -> None:
+def claim_lead(lead_id: int, user_id: int, now: datetime | None = None, *, is_manager: bool = False) -> None:
     """Claim one open lead (from search or a list) for CLAIM_MINUTES.
 
-    Renewing one's own claim is fine.  Raises LeadNotFound, LeadNotOpen or
-    LeadClaimedByOther.  Claims held on other leads are left alone.
+    Renewing one's own claim is fine.  Raises LeadNotFound, LeadNotOpen,
+    LeadClaimedByOther or (a colleague's personal callback, unless
+    `is_manager`) LeadReservedForColleague.  Claims held on other leads are
+    left alone.
     """
     now = now or now_utc()
     _, claim = _settings()
@@ -226,6 +253,7 @@ def claim_lead(lead_id: int, user_id: int, now: datetime | None = None) -> None:
             live = row.claimed_by_id is not None and row.claim_expires_at is not None and row.claim_expires_at > now
             if live and row.claimed_by_id != user_id:
                 raise LeadClaimedByOther(row.claimed_by_id, row.holder_name or "")
+            check_not_reserved(row, user_id, is_manager=is_manager, now=now)
             if _replace_claim(lead_id, row, user_id, now + claim):
                 if not (live and row.claimed_by_id == user_id):
                     _add_event(lead_id, "claimed", user_id, now)
@@ -260,7 +288,10 @@ def release_lead(lead_id: int, user_id: int, *, is_manager: bool = False, now: d
 def _claim_of(lead_id: int) -> Any:
     """The lead's state and claim with the holder's name; LeadNotFound if there is no such lead."""
     row = db.session.execute(
-        sa.select(Lead.state, Lead.claimed_by_id, Lead.claim_expires_at, User.display_name.label("holder_name"))
+        sa.select(
+            Lead.state, Lead.claimed_by_id, Lead.claim_expires_at, Lead.callback_owner_id, Lead.next_call_at,
+            User.display_name.label("holder_name"),
+        )
         .outerjoin(User, User.id == Lead.claimed_by_id)
         .where(Lead.id == lead_id)
     ).one_or_none()

@@ -1,36 +1,25 @@
-"""The manager's reports (DESIGN.md §1.6), computed by the database.
+"""The manager's reports (DESIGN.md §1.6): a few GROUP BY queries over figures stored on the leads.
 
-A report covers the leads created in a range of clinic dates (from local
-midnight to local midnight, so a zone with DST is handled), leaving out spam
-and test leads (both are `excluded`; spam also has close_reason 'spam').
-Every figure is an SQL aggregate, never computed from lead rows loaded into
-Python:
+A report covers the leads that arrived on a range of clinic dates, leaving out
+spam and test leads (both are `excluded`; spam also has close_reason 'spam').
+What a report groups by is stored on the lead when it happens
+(leads/services/report_facts.py): the clinic-local arrival date and hour, and
+the business minutes to the first call.  So every table of the page is one
+SQLAlchemy Core query here, counting and summing in the database:
 
-1. each local day of arrivals is summed up as cells (report_sql.py): its
-   leads counted under three kinds of key — (hour), (source, UTM pair,
-   attempts bucket), business minutes to the first call — and its calls by
-   (operator, outcome); a few hundred rows a day whatever the number of leads;
-2. the cells of ended days are stored once and kept right by triggers
-   (report_cells.py); the days not ended yet (today) are counted on the spot;
-3. two statements add the cells up into every figure: the funnel, the splits
-   by day, weekday × hour, source and campaign, the attempts buckets, the
-   median and p90 (percentile_cont's definition, over the counts of each
-   distinct value), and the calls by operator and by outcome.
+- `_segments`: leads by source, UTM pair and attempts bucket (the totals, the
+  attempts per lead and the source and campaign tables are sums of its rows);
+- `_arrivals`: leads by arrival date and hour (the days and the weekday × hour table);
+- `_first_calls`: called leads by business minutes to the first call (median,
+  p90 and the share within the SLA, from the counts of each value);
+- `_calls`: the calls to the range's leads by operator and outcome.
 
-Clinic-local time in SQL, the same on both databases, in integer
-microseconds: an instant's local time is its UTC time plus the zone's offset,
-the offset being a CASE over the few DST transitions of the period, computed
-here from the zone.  The local day number is then `local // 86400e6`, the hour
-follows by arithmetic.  Business minutes use a per-day table built from the
-calendar: for each local day, its opening and closing instants and `base`, the
-opening time of all earlier days minus the opening instant.  The opening time
-since the table's start up to an instant t on day d is
-`clamp(t, opens(d), closes(d)) + base(d)`, so the business minutes between two
-instants are a difference of two lookups — on PostgreSQL subscripts of
-constant arrays (no join), on SQLite joins to a VALUES table.
+A new table is one more query function and one more field of `Report`.
 """
 from __future__ import annotations
 
+import math
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -40,24 +29,10 @@ from flask import current_app
 
 from leads.domain.calendar import ClinicCalendar
 from leads.extensions import db
-from leads.models import Lead
-from leads.services.clinic import clinic_calendar, now_utc
-from leads.services.report_cells import EPOCH_DAY, CellSelects, day_number, refresh
-from leads.services.report_sql import (
-    ATTEMPT_BUCKETS,
-    Dialect,
-    ReportDays,
-    call_cells_sql,
-    call_figures_sql,
-    lead_cells_sql,
-    lead_figures_sql,
-)
+from leads.models import Appointment, CallAttempt, Lead, User
 
 MAX_RANGE_DAYS = 731  # two years, leap day included
-# A first call comes after the lead's day; the business-day table reaches this far past "now".
-DAYS_PAST_NOW = 2
-# The scheduler keeps this many ended days stored: a year's report, and last year's month.
-KEEP_STORED_DAYS = 400
+ATTEMPT_BUCKETS = 7  # 0, 1, 2, 3, 4, 5, 6+
 
 
 class ReportRangeError(ValueError):
@@ -134,74 +109,81 @@ def period_bounds(calendar: ClinicCalendar, first: date, last: date) -> tuple[da
     return since, until
 
 
-# -- SQL building blocks ------------------------------------------------------------------------
+# -- the queries ---------------------------------------------------------------------------------
 
 
-def _epoch(dt: datetime) -> int:
-    return int(dt.timestamp())
+def _leads_of(first: date, last: date) -> list[Any]:
+    """The leads a report counts: arrived from `first` to `last`, neither spam nor test leads."""
+    return [
+        Lead.arrival_day.between(first, last),
+        sa.not_(Lead.excluded),
+        sa.or_(Lead.close_reason.is_(None), Lead.close_reason != "spam"),
+    ]
 
 
-def _offset_periods(calendar: ClinicCalendar, start: datetime, end: datetime) -> list[tuple[int, int]]:
-    """[(from UTC epoch, offset seconds)] covering [start, end): one row per DST period."""
-    def offset(epoch: int) -> int:
-        return int(datetime.fromtimestamp(epoch, calendar.tz).utcoffset().total_seconds())
-
-    t, stop = _epoch(start), _epoch(end)
-    periods = [(t, offset(t))]
-    while t < stop:
-        step = min(t + 86400, stop)
-        if offset(step) != periods[-1][1]:
-            lo, hi = t, step  # the offset changes in (lo, hi]: find the first second of the new one
-            while hi - lo > 1:
-                mid = (lo + hi) // 2
-                if offset(mid) == periods[-1][1]:
-                    lo = mid
-                else:
-                    hi = mid
-            periods.append((hi, offset(hi)))
-        t = step
-    return periods
+def _as_int(condition: Any) -> Any:
+    return sa.case((condition, 1), else_=0)
 
 
-def _business_days(calendar: ClinicCalendar, first: date, last: date) -> list[tuple[int, int, int, int]]:
-    """(day number, opens epoch, closes epoch, opening seconds of earlier days) per local day."""
-    rows, cum, day = [], 0, first
-    while day <= last:
-        hours = calendar.opening_hours(day)
-        opens, closes = (_epoch(hours[0]), _epoch(hours[1])) if hours else (0, 0)
-        rows.append(((day - EPOCH_DAY).days, opens, closes, cum))
-        cum += closes - opens
-        day += timedelta(days=1)
-    return rows
+def _funnel(first: date, last: date, *keys: Any) -> sa.Select:
+    """The funnel counts (Counts' fields, and attempts) of the range's leads grouped by `keys`."""
+    in_range = _leads_of(first, last)
+    visits = (
+        sa.select(Appointment.lead_id, sa.func.max(_as_int(Appointment.status == "attended")).label("attended"))
+        .where(Appointment.lead_id.in_(sa.select(Lead.id).where(*in_range)))
+        .group_by(Appointment.lead_id)
+        .subquery()
+    )
+    return (
+        sa.select(
+            *keys,
+            sa.func.count().label("leads"),
+            sa.func.sum(Lead.request_count).label("requests"),
+            sa.func.sum(_as_int(Lead.reached)).label("reached"),
+            sa.func.sum(_as_int(sa.or_(Lead.state == "booked", visits.c.lead_id.is_not(None)))).label("booked"),
+            sa.func.sum(sa.func.coalesce(visits.c.attended, 0)).label("attended"),
+            sa.func.sum(Lead.attempts).label("attempts"),
+        )
+        .select_from(Lead)
+        .outerjoin(visits, visits.c.lead_id == Lead.id)
+        .where(*in_range)
+        .group_by(*keys)
+    )
 
 
-def _cell_selects(first: date, last: date, now: datetime,
-                  calendar: ClinicCalendar) -> tuple[str, str, dict[str, Any]]:
-    """The lead-cell and call-cell SELECTs of the days first…last, and their parameters."""
-    since, until = period_bounds(calendar, first, last)
-    # First calls happen after arrival, up to now: the tables reach from the range's first day to then.
-    horizon = max(last, calendar.local(now).date()) + timedelta(days=DAYS_PAST_NOW)
-    days = ReportDays(d := _dialect(), _business_days(calendar, first, horizon))
-    periods = _offset_periods(calendar, since, period_bounds(calendar, horizon, horizon)[1])
-    params = {"since": since.replace(tzinfo=None), "until": until.replace(tzinfo=None)}
-    # The COUNT keeps the planner from its MIN/MAX shortcut (walk the primary key from one end
-    # until a lead of the range turns up), which took 0.4 s for one day of a 1,000,000-lead year.
-    ids = db.session.execute(sa.select(sa.func.min(Lead.id), sa.func.max(Lead.id), sa.func.count())
-                             .where(Lead.created_at >= since, Lead.created_at < until)).one()
-    params.update(id_lo=ids[0], id_hi=ids[1])
-    return lead_cells_sql(d, days, periods), call_cells_sql(d, periods), params
+def _segments(first: date, last: date) -> list[Any]:
+    bucket = sa.case((Lead.attempts >= ATTEMPT_BUCKETS - 1, ATTEMPT_BUCKETS - 1), else_=Lead.attempts)
+    keys = (Lead.source, Lead.utm_source, Lead.utm_campaign, bucket.label("bucket"))
+    return db.session.execute(_funnel(first, last, *keys)).all()
 
 
-def _dialect() -> Dialect:
-    return Dialect(db.session.get_bind().dialect.name)
+def _arrivals(first: date, last: date) -> list[Any]:
+    return db.session.execute(_funnel(first, last, Lead.arrival_day, Lead.arrival_hour)).all()
 
 
-def _counting(now: datetime) -> CellSelects:
-    def selects(first: date, last: date, calendar: ClinicCalendar) -> list[tuple[str, dict]]:
-        leads_sql, calls_sql, params = _cell_selects(first, last, now, calendar)
-        return [(leads_sql, params), (calls_sql, params)]
+def _first_calls(first: date, last: date) -> list[Any]:
+    return db.session.execute(
+        sa.select(Lead.first_call_minutes, sa.func.count().label("leads"))
+        .where(*_leads_of(first, last), Lead.first_call_minutes.is_not(None))
+        .group_by(Lead.first_call_minutes)
+        .order_by(Lead.first_call_minutes)
+    ).all()
 
-    return selects
+
+def _calls(first: date, last: date) -> list[Any]:
+    return db.session.execute(
+        sa.select(
+            CallAttempt.operator_id,
+            User.display_name,
+            CallAttempt.outcome,
+            sa.func.count().label("calls"),
+            sa.func.sum(_as_int(CallAttempt.reached)).label("reached"),
+        )
+        .join(Lead, Lead.id == CallAttempt.lead_id)
+        .outerjoin(User, User.id == CallAttempt.operator_id)
+        .where(*_leads_of(first, last))
+        .group_by(CallAttempt.operator_id, User.display_name, CallAttempt.outcome)
+    ).all()
 
 
 # -- the report ---------------------------------------------------------------------------------
@@ -212,23 +194,45 @@ def _counts(row: Any) -> Counts:
                   int(row.attended or 0))
 
 
-def _minutes(value: Any) -> float | None:
-    return None if value is None else round(float(value), 1)
+def _add(a: Counts, b: Counts) -> Counts:
+    return Counts(a.leads + b.leads, a.requests + b.requests, a.reached + b.reached, a.booked + b.booked,
+                  a.attended + b.attended)
 
 
-def store_report_cells(now: datetime) -> int:
-    """Bring the stored cells of the last KEEP_STORED_DAYS ended days up to date; commits.
+def percentile(values: list[tuple[float, int]], q: float) -> float | None:
+    """The `q` percentile (percentile_cont's definition) of values given as sorted (value, count) pairs.
 
-    Returns how many days were counted (changed, or not stored before).
+    The value at 0-based position x = q·(n − 1) of the ordered values,
+    interpolated linearly between positions ⌊x⌋ and ⌊x⌋ + 1.
     """
-    calendar = clinic_calendar(now)
-    yesterday = calendar.local(now).date() - timedelta(days=1)
-    return refresh(yesterday - timedelta(days=KEEP_STORED_DAYS - 1), yesterday, calendar, now,
-                   _counting(now)).counted
+    n = sum(count for _, count in values)
+    if n == 0:
+        return None
+    x = q * (n - 1)
+    low = math.floor(x)
+
+    def at(position: int) -> float:
+        seen = 0
+        for value, count in values:
+            seen += count
+            if seen > position:
+                return value
+        return values[-1][0]
+
+    v0, v1 = at(low), at(min(low + 1, n - 1))
+    return v0 + (v1 - v0) * (x - low)
 
 
-def build_report(first: date, last: date, now: datetime | None = None) -> Report:
-    """Every figure for the leads created from `first` to `last` (clinic dates, inclusive).
+def _minutes(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def _by_leads(rows: dict[tuple[str, ...], Counts]) -> list[SegmentRow]:
+    return sorted((SegmentRow(key, counts) for key, counts in rows.items()), key=lambda r: (-r.counts.leads, r.key))
+
+
+def build_report(first: date, last: date) -> Report:
+    """Every figure for the leads that arrived from `first` to `last` (clinic dates, inclusive).
 
     Raises ReportRangeError for a reversed or over-long range.
     """
@@ -236,67 +240,55 @@ def build_report(first: date, last: date, now: datetime | None = None) -> Report
         raise ReportRangeError("the range ends before it starts")
     if (last - first).days + 1 > MAX_RANGE_DAYS:
         raise ReportRangeError(f"the range is longer than {MAX_RANGE_DAYS} days")
-    now = now or now_utc()
-    calendar = clinic_calendar(now)
-    stored_upto = refresh(first, last, calendar, now, _counting(now)).stored_upto
-    params: dict[str, Any] = {"sla": current_app.config["CALLBACK_SLA_MINUTES"], "day0": day_number(first),
-                              "day1": day_number(stored_upto) if stored_upto else day_number(first) - 1}
-    live_leads = live_calls = None
-    live_first = stored_upto + timedelta(days=1) if stored_upto else first
-    if live_first <= last:  # the days not ended yet (or all, when nothing could be stored)
-        live_leads, live_calls, live_params = _cell_selects(live_first, last, now, calendar)
-        params.update(live_params)
-        if db.session.get_bind().dialect.name == "postgresql":
-            # See report_cells._take_turn: no JIT for these statements.
-            db.session.execute(sa.text("SET LOCAL jit = off"))
-    lead_sql, call_sql = lead_figures_sql(_dialect(), live_leads), call_figures_sql(live_calls)
-    sla = params["sla"]
 
-    totals, days, heat, sources, campaigns = Counts(), {}, {}, [], []
-    called = within = attempts_total = 0
-    buckets = [0] * ATTEMPT_BUCKETS
-    p50 = p90 = None
-    for row in db.session.execute(sa.text(lead_sql), params):
-        if row.kind == "total":
-            totals, attempts_total = _counts(row), int(row.attempts or 0)
-        elif row.kind == "bucket":
-            buckets[int(row.n1)] = int(row.leads)
-        elif row.kind == "day":
-            days[EPOCH_DAY + timedelta(days=int(row.n1))] = _counts(row)
-        elif row.kind == "heat":
-            heat[(int(row.n1), int(row.n2))] = int(row.leads)
-        elif row.kind == "source":
-            sources.append(SegmentRow((row.t1,), _counts(row)))
-        elif row.kind == "campaign":
-            campaigns.append(SegmentRow((row.t1, row.t2), _counts(row)))
-        elif row.kind == "first_call":
-            called, within = int(row.leads or 0), int(row.requests or 0)  # the columns reused
-        else:
-            p50, p90 = _minutes(row.p50), _minutes(row.p90)
-    attempts = tuple(buckets)
+    totals, attempts_total, buckets = Counts(), 0, [0] * ATTEMPT_BUCKETS
+    sources: dict[tuple[str, ...], Counts] = defaultdict(Counts)
+    campaigns: dict[tuple[str, ...], Counts] = defaultdict(Counts)
+    for row in _segments(first, last):
+        counts = _counts(row)
+        totals = _add(totals, counts)
+        attempts_total += int(row.attempts or 0)
+        buckets[int(row.bucket)] += counts.leads
+        sources[(row.source,)] = _add(sources[(row.source,)], counts)
+        campaigns[(row.utm_source, row.utm_campaign)] = _add(campaigns[(row.utm_source, row.utm_campaign)], counts)
 
-    outcomes, operators = {}, []
-    for row in db.session.execute(sa.text(call_sql), params):
-        if row.kind == "operator":
-            operators.append(OperatorRow(int(row.operator_id), row.name or f"#{row.operator_id}",
-                                         int(row.calls), int(row.reached), int(row.booked)))
-        else:
-            outcomes[row.outcome] = (int(row.calls), int(row.reached))
+    days: dict[date, Counts] = defaultdict(Counts)
+    heat: dict[tuple[int, int], int] = defaultdict(int)
+    for row in _arrivals(first, last):
+        days[row.arrival_day] = _add(days[row.arrival_day], _counts(row))
+        heat[(row.arrival_day.weekday(), int(row.arrival_hour))] += int(row.leads)
 
-    def by_leads(rows: list[SegmentRow]) -> list[SegmentRow]:
-        return sorted(rows, key=lambda r: (-r.counts.leads, r.key))
+    sla = current_app.config["CALLBACK_SLA_MINUTES"]
+    minutes = [(float(row.first_call_minutes), int(row.leads)) for row in _first_calls(first, last)]
+    called = sum(count for _, count in minutes)
+    within = sum(count for value, count in minutes if value <= sla)
+
+    outcomes: dict[str, tuple[int, int]] = {}
+    operators: dict[int, OperatorRow] = {}
+    for row in _calls(first, last):
+        calls, reached = int(row.calls), int(row.reached or 0)
+        seen = outcomes.get(row.outcome, (0, 0))
+        outcomes[row.outcome] = (seen[0] + calls, seen[1] + reached)
+        before = operators.get(row.operator_id) or OperatorRow(
+            int(row.operator_id), row.display_name or f"#{row.operator_id}", 0, 0, 0
+        )
+        operators[row.operator_id] = OperatorRow(
+            before.operator_id, before.name, before.calls + calls, before.reached + reached,
+            before.booked + (calls if row.outcome == "booked" else 0),
+        )
 
     return Report(
         first=first,
         last=last,
         totals=totals,
-        first_call=FirstCall(called, totals.leads - called, p50, p90, within, sla),
+        first_call=FirstCall(called, totals.leads - called, _minutes(percentile(minutes, 0.5)),
+                             _minutes(percentile(minutes, 0.9)), within, sla),
         attempts_total=attempts_total,
-        attempts=attempts,
+        attempts=tuple(buckets),
         outcomes=dict(sorted(outcomes.items(), key=lambda kv: (-kv[1][0], kv[0]))),
-        operators=sorted(operators, key=lambda r: (-r.calls, r.name)),
-        sources=by_leads(sources),
-        campaigns=by_leads(campaigns),
-        days=days,
-        heat=heat,
+        operators=sorted(operators.values(), key=lambda r: (-r.calls, r.name)),
+        sources=_by_leads(sources),
+        campaigns=_by_leads(campaigns),
+        days=dict(days),
+        heat=dict(heat),
     )

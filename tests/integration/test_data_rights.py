@@ -15,11 +15,11 @@ from leads.services.calls import record_outcome
 from leads.services.data_rights import (
     PhoneNotValid,
     do_not_call_key,
-    erase_patient,
     export_patient,
     is_on_do_not_call,
     look_up_patient,
 )
+from leads.services.erasure import erase_patient
 from leads.services.leads import open_lead_card
 from leads.services.reports import build_report
 from tests.conftest import at, utc
@@ -89,7 +89,7 @@ def traces_left(needles: tuple[str, ...]) -> list[tuple[str, str, str]]:
 
 
 def report_figures():
-    report = build_report(date(2026, 11, 23), date(2026, 11, 27), now=NOW)
+    report = build_report(date(2026, 11, 23), date(2026, 11, 27))
     return report.totals, report.first_call, report.attempts, report.outcomes, report.attempts_total
 
 

@@ -1,0 +1,65 @@
+"""The figures a report needs, stored on the lead when they happen.
+
+A lead's clinic-local arrival date and hour are written at intake; the
+business minutes from arrival to the first call when that call is recorded.
+The report then only counts and groups rows (leads/services/reports.py).
+Business minutes depend on the closures: adding or removing one counts again
+the first calls of the leads it falls between (`count_first_calls_again`).
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from leads.domain.calendar import ClinicCalendar
+from leads.extensions import db
+from leads.models import Lead
+from leads.services.clinic import fresh_calendar, now_utc
+
+BATCH = 1000
+
+
+def arrival_figures(calendar: ClinicCalendar, created: datetime) -> dict[str, Any]:
+    """The lead's arrival as the report groups it: clinic-local date and hour."""
+    local = calendar.local(created)
+    return {"arrival_day": local.date(), "arrival_hour": local.hour}
+
+
+def first_call_minutes(calendar: ClinicCalendar, created: datetime, first_call: datetime) -> float:
+    """Business minutes from arrival to the first call, to a hundredth of a minute."""
+    return round(calendar.business_minutes(created, first_call), 2)
+
+
+def count_figures_again(*where: Any) -> int:
+    """Work out again the stored figures of the leads matching `where`; how many there were.
+
+    For rows written without them (the migration's backfill, tests' hand-made
+    history) and after a closure changed. The caller commits.
+    """
+    calendar = fresh_calendar(now_utc())
+    query = sa.select(Lead.id, Lead.created_at, Lead.first_attempt_at).where(*where).order_by(Lead.id)
+    rows = db.session.execute(query).all()
+    for start in range(0, len(rows), BATCH):
+        db.session.execute(
+            sa.update(Lead),
+            [
+                {
+                    "id": lead_id,
+                    **arrival_figures(calendar, created),
+                    "first_call_minutes": first_call_minutes(calendar, created, first) if first else None,
+                }
+                for lead_id, created, first in rows[start:start + BATCH]
+            ],
+        )
+    return len(rows)
+
+
+def count_first_calls_again(day: date) -> int:
+    """After a closure on `day` came or went: the leads that arrived before it and were first called after it."""
+    calendar = fresh_calendar(now_utc())
+    # A day's local midnight lies within a day of its UTC midnight in every zone.
+    after = datetime.combine(day - timedelta(days=1), datetime.min.time(), tzinfo=calendar.tz)
+    before = datetime.combine(day + timedelta(days=2), datetime.min.time(), tzinfo=calendar.tz)
+    return count_figures_again(Lead.created_at < before, Lead.first_attempt_at >= after)
