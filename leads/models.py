@@ -98,6 +98,8 @@ class User(db.Model):
     # so that one code never signs in twice.
     totp_secret: so.Mapped[Optional[str]] = so.mapped_column(sa.String(64))
     totp_last_step: so.Mapped[Optional[int]] = so.mapped_column(sa.BigInteger)
+    # The desk's "save and next": recording an outcome takes the next lead in the same action.
+    save_and_next: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False, server_default=sa.false())
 
     # Flask-Login protocol
     @property

@@ -108,6 +108,13 @@ class OutcomeForm(FlaskForm):
             }
 
 
+class SaveAndNextForm(FlaskForm):
+    """The switch of "save and next": `on` is "1" or "0"; `next` is the page to go back to."""
+
+    on = HiddenField()
+    next = HiddenField()
+
+
 class SearchForm(FlaskForm):
     """Find a lead by phone or name: posted, so the search term never sits in an address (or a log)."""
 

@@ -14,6 +14,7 @@ from flask_babel import format_datetime, gettext as _
 from flask_login import current_user
 
 from leads.auth.access import MANAGER_ROLES, is_manager, require_role
+from leads.auth.redirects import safe_next
 from leads.auth.sessions import not_activity
 from leads.domain.contact import InvalidField, format_phone
 from leads.domain.outcomes import OutcomeEffect, OutcomeError
@@ -21,13 +22,21 @@ from leads.errors import error_response, wants_json
 from leads.net import client_ip
 from leads.operator import bp
 from leads.operator.card import refused, render_card
-from leads.operator.forms import CLOSE_REASON_LABELS, OUTCOME_LABELS, ButtonForm, OutcomeForm, SearchForm
+from leads.operator.forms import (
+    CLOSE_REASON_LABELS,
+    OUTCOME_LABELS,
+    ButtonForm,
+    OutcomeForm,
+    SaveAndNextForm,
+    SearchForm,
+)
 from leads.operator.refusals import field_error
 from leads.services.audit import audit_served, lead_audit_trail, mask_search_term
 from leads.services.callbacks import my_callbacks
 from leads.services.calls import record_outcome
 from leads.services.clinic import clinic_calendar, now_utc
 from leads.services.leads import search_leads
+from leads.services.preferences import set_save_and_next
 from leads.services.queue import QueueError, claim_lead, queue_view, release_lead, take_next_lead
 from leads.words import ACTION_LABELS, SOURCE_LABELS, STATE_LABELS, describe, on_day
 
@@ -135,9 +144,14 @@ def queue_live():
 def take_next():
     """Claim the next lead to call and open its card; back to the queue if nobody is callable."""
     _check_button()
-    lead_id = take_next_lead(current_user.id)
     if wants_json():
-        return jsonify(lead_id=lead_id)
+        return jsonify(lead_id=take_next_lead(current_user.id))
+    return _to_next_lead()
+
+
+def _to_next_lead():
+    """Claim the next lead and open its card; the queue with a word if nobody is callable."""
+    lead_id = take_next_lead(current_user.id)
     if lead_id is None:
         flash(_("Nobody to call right now."), "info")
         return redirect(url_for(".queue"), code=303)
@@ -209,7 +223,19 @@ def record(lead_id: int):
             close_reason=effect.close_reason,
         )
     flash(_recorded_message(outcome, effect), "success")
+    if current_user.save_and_next:  # like a dialer's progressive mode: straight on to the next lead
+        return _to_next_lead()
     return redirect(url_for(".queue"), code=303)
+
+
+@bp.post("/preferences/save-and-next")
+def save_and_next():
+    """Turn "save and next" on or off for me; back to the page the switch was on."""
+    form = SaveAndNextForm()
+    if not form.validate_on_submit():
+        abort(400)
+    set_save_and_next(current_user.id, form.on.data == "1")
+    return redirect(safe_next(form.next.data) or url_for(".queue"), code=303)
 
 
 # -- search and audit --------------------------------------------------------------------------

@@ -94,3 +94,26 @@ def test_my_callbacks_are_listed_with_their_day_and_the_overdue_one_marked(page:
     expect(rows.nth(1)).to_contain_text("today 16:00")
     expect(rows.nth(1).locator(".overdue")).to_have_count(0)
     expect(page.locator('[data-counter="callbacks_due_today"]')).to_have_text("2")
+
+
+def test_save_and_next_takes_the_next_lead_in_the_same_action_when_chosen(page: Page, desk):  # noqa: F811
+    sign_in(page, desk)
+    page.locator("button.take-next").click()
+    expect(page).to_have_url(re.compile(rf"/operator/leads/{desk.leads[0]}$"))
+    page.get_by_role("button", name="Take the next lead instead").click()
+    expect(page).to_have_url(re.compile(rf"/operator/leads/{desk.leads[0]}$"))  # back on the same card
+    expect(page.locator(".save-and-next strong")).to_have_text("take the next lead")
+
+    page.get_by_role("button", name=re.compile("No answer")).click()
+
+    expect(page).to_have_url(re.compile(rf"/operator/leads/{desk.leads[1]}$"))  # the next lead, already mine
+    expect(page.locator(".flash")).to_contain_text("Recorded: No answer")
+    assert lead_row(desk, desk.leads[0])["state"] == "retry"
+    assert lead_row(desk, desk.leads[1])["claimed"] is not None
+
+
+def test_without_save_and_next_an_outcome_goes_back_to_the_queue(page: Page, desk):  # noqa: F811
+    sign_in(page, desk)
+    page.locator("button.take-next").click()
+    page.get_by_role("button", name=re.compile("Busy")).click()
+    expect(page).to_have_url(f"{desk.url}/operator/")
