@@ -77,6 +77,8 @@ class Config:
     # The operator of personal data as the consent document names it (152-FZ art. 9 part 4).
     CLINIC_LEGAL_NAME = env_str("CLINIC_LEGAL_NAME", "")  # empty: CLINIC_NAME
     CLINIC_ADDRESS = env_str("CLINIC_ADDRESS", "")
+    # How long one live-queue stream (server-sent events) lasts before the browser reconnects.
+    SSE_STREAM_SECONDS = env_int("SSE_STREAM_SECONDS", 300)
     CLINIC_TIMEZONE = env_str("CLINIC_TIMEZONE", "Europe/Moscow")
     # The number patients can call, as people write it; shown on the form, the
     # thanks page and every error page (nothing is shown while it is unset).
