@@ -40,7 +40,8 @@ def slot_value(slot) -> str:
     return f"{slot.doctor_id}/{slot.start.isoformat()}"
 
 
-def _int_or_none(raw) -> int | None:
+def int_or_none(raw) -> int | None:
+    """A whole number typed in a query, None if it is not one."""
     try:
         return int(str(raw).strip())
     except (TypeError, ValueError):
@@ -86,9 +87,9 @@ def booking_context(lead: Lead, values, now: datetime, *, errors=None, nearby=No
     finder.fill_choices(specialties(), list_doctors())
     asked = SlotFinder(
         specialty=(values.get("specialty") or "").strip() or None,
-        doctor_id=_int_or_none(values.get("doctor")),
+        doctor_id=int_or_none(values.get("doctor")),
         day=date_or_none(values.get("day")),
-        reschedule_id=_int_or_none(values.get("reschedule")),
+        reschedule_id=int_or_none(values.get("reschedule")),
     )
     panel = booking_panel(lead, asked, now)
     moving = panel.moving

@@ -443,3 +443,8 @@ def day_book(day: date) -> DayBook:
         closed=closed,
         closure_reason=closure_reason or "",
     )
+
+
+def week_books(monday: date) -> list[DayBook]:
+    """The seven day books of the week starting `monday` (the week view shows one doctor's column)."""
+    return [day_book(monday + timedelta(days=offset)) for offset in range(7)]

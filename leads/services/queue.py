@@ -409,3 +409,9 @@ def _counters(
         callbacks_due_today=counted.callbacks_due_today,
         past_sla=counted.past_sla,
     )
+
+
+def lead_in_hand(user_id: int, now: datetime | None = None) -> tuple[int, str] | None:
+    """(id, name) of the open lead `user_id` holds now, or None.  Reads only."""
+    row = db.session.execute(_held_lead_query(user_id, now or now_utc(), Lead.id, Lead.name)).first()
+    return (row.id, row.name) if row else None

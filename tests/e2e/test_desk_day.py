@@ -117,3 +117,44 @@ def test_without_save_and_next_an_outcome_goes_back_to_the_queue(page: Page, des
     page.locator("button.take-next").click()
     page.get_by_role("button", name=re.compile("Busy")).click()
     expect(page).to_have_url(f"{desk.url}/operator/")
+
+
+# -- the day's book ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def doctors(desk):  # noqa: F811
+    """Dr Petrova every day; Dr Orlov on Mondays, Wednesdays and Thursdays, 09:00–14:00."""
+    from datetime import time
+
+    from leads.services.doctors import save_doctor
+
+    def add():
+        olga = db.session.scalar(sa.select(User.id).where(User.username == "olga"))
+        save_doctor(user_id=olga, name="Dr Petrova", specialty="Therapist", plan=None)
+        save_doctor(user_id=olga, name="Dr Orlov", specialty="Surgeon", plan={d: (time(9), time(14)) for d in (0, 2, 3)})
+
+    return desk.read(add)
+
+
+def test_past_slots_are_greyed_and_a_free_cell_books_the_lead_in_hand(page: Page, desk, doctors):  # noqa: F811
+    sign_in(page, desk)
+    page.locator("button.take-next").click()  # Анна is in hand
+    page.goto(f"{desk.url}/operator/appointments")
+    # Monday just after 10:00: the 09:00, 09:30 and 10:00 slots are gone for both doctors.
+    expect(page.locator("td.cell-past")).to_have_count(6)
+    expect(page.locator(".in-hand")).to_contain_text("Анна Иванова")
+    cell = page.get_by_role("button", name=re.compile(r"Book Анна Иванова: Dr Orlov, Mon 23 Nov, 11:00"))
+    cell.click()
+    expect(page.locator(".flash")).to_contain_text("Booked: Dr Orlov, Monday 23 November at 11:00")
+    assert lead_row(desk, desk.leads[0])["state"] == "booked"
+
+
+def test_a_doctor_s_week_shows_each_of_their_days_and_moves_monday_to_monday(page: Page, desk, doctors):  # noqa: F811
+    sign_in(page, desk)
+    page.goto(f"{desk.url}/operator/appointments")
+    page.get_by_role("link", name="Dr Orlov").click()
+    headers = page.locator("table.week-book thead th")
+    expect(headers).to_have_text(["Time", "Mon 23 Nov", "Wed 25 Nov", "Thu 26 Nov"])
+    page.get_by_role("link", name="Week →").click()
+    expect(headers).to_have_text(["Time", "Mon 30 Nov", "Wed 2 Dec", "Thu 3 Dec"])
