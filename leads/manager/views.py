@@ -16,6 +16,7 @@ from leads.manager import bp
 from leads.manager.forms import RangeForm, russian, weekday_name, word
 from leads.operator.forms import OUTCOME_LABELS
 from leads.services.clinic import clinic_calendar, now_utc
+from leads.services.report_activity import activity_report
 from leads.services.reports import Counts, Report, build_report
 from leads.spreadsheet import csv_text
 from leads.words import SOURCE_LABELS, label
@@ -177,13 +178,14 @@ def heat_level(count: int, highest: int) -> int:
     return max(1, -(-count * (HEAT_LEVELS - 1) // highest))
 
 
-def chart_data(table: Table) -> dict:
-    """The by-day chart's data, read by static/js/reports.js from a JSON block."""
+def chart_data(table: Table, until: date | None = None) -> dict:
+    """The by-day chart's data, read by static/js/reports.js from a JSON block; no day after `until`."""
     series = [word("leads"), word("reached"), word("booked"), word("attended")]
+    rows = [row for row in table.rows if until is None or row[0] <= until]
     return {
         "title": word("chart_label"),
-        "labels": [format_cell(row[0], True) for row in table.rows],
-        "series": [{"label": label, "data": [row[i + 1] for row in table.rows]} for i, label in enumerate(series)],
+        "labels": [format_cell(row[0], True) for row in rows],
+        "series": [{"label": label, "data": [row[i + 1] for row in rows]} for i, label in enumerate(series)],
     }
 
 
@@ -214,6 +216,7 @@ def reports():
         return render_template("manager/reports.html", form=form, word=word, tables=None), 422
     report = build_report(*period)
     tables = {name: build(report) for name, build in TABLES.items()}
+    today = clinic_calendar().local(now_utc()).date()
     heat = tables["heat"]
     highest = max((cell for row in heat.rows for cell in row[1:]), default=0)
     return render_template(
@@ -224,7 +227,9 @@ def reports():
         period=period,
         cell=lambda c: format_cell(c, decimal_comma=russian(), empty="—"),
         heat_class=lambda n: f"heat-{heat_level(n, highest)}",
-        chart=chart_data(tables["days"]),
+        chart=chart_data(tables["days"], until=today),
+        activity=activity_report(*period),
+        today=today,
         csv_args={"from": period[0].isoformat(), "to": period[1].isoformat()},
     )
 

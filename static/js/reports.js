@@ -2,6 +2,18 @@
 // (<script type="application/json" id="report-data">): no inline script, so the CSP holds.
 (function () {
   "use strict";
+  // A preset replaces the dates typed for "custom": clear them, so they cannot be sent stale.
+  var presets = document.querySelectorAll('.presets input[name="preset"]');
+  Array.prototype.forEach.call(presets, function (radio) {
+    radio.addEventListener("change", function () {
+      if (radio.checked && radio.value !== "custom") {
+        ["from", "to"].forEach(function (id) {
+          var input = document.getElementById(id);
+          if (input) input.value = "";
+        });
+      }
+    });
+  });
   var block = document.getElementById("report-data");
   var canvas = document.getElementById("days-chart");
   if (!block || !canvas || typeof Chart === "undefined") {
@@ -15,7 +27,7 @@
       labels: data.labels,
       datasets: data.series.map(function (s, i) {
         return { label: s.label, data: s.data, borderColor: colours[i % colours.length],
-                 backgroundColor: colours[i % colours.length], tension: 0.2 };
+                 backgroundColor: colours[i % colours.length], tension: 0 };
       })
     },
     options: {
