@@ -49,14 +49,11 @@ def env_list(name: str, default: str = "") -> list[str]:
 def engine_options(database_url: str, options: Mapping[str, Any], connect_timeout: int = 0) -> dict[str, Any]:
     """The SQLAlchemy engine options for `database_url`.
 
-    `pool_pre_ping` tests each pooled connection before a request uses it,
-    for a server that may have closed it meanwhile.  A SQLite file has no
-    server to lose, and the test query cost about 0.06 ms of every request.
     A server that does not answer is given up after `connect_timeout`
-    seconds (0: the driver's default, which waits for ever).
+    seconds (0: the driver's default, which waits for ever).  (PostgreSQL's
+    pooled connections are tested before use by `leads.db_deadline`, under a
+    deadline, as `pool_pre_ping` would without one.)
     """
-    if database_url.startswith("sqlite"):
-        return {name: value for name, value in options.items() if name != "pool_pre_ping"}
     result = dict(options)
     if connect_timeout and database_url.startswith("postgresql"):
         result["connect_args"] = {"connect_timeout": connect_timeout, **result.get("connect_args", {})}
@@ -71,7 +68,7 @@ class Config:
     SQLALCHEMY_DATABASE_URI = env_str("DATABASE_URL", "sqlite:///callback_desk.sqlite3")
     # create_app() passes these through engine_options() for the database in use.
     # hide_parameters: a database error's text (logged) never carries a patient's name or phone.
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True, "hide_parameters": True}
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"hide_parameters": True}
 
     CLINIC_NAME = env_str("CLINIC_NAME", "Клиника")
     # The operator of personal data as the consent document names it (152-FZ art. 9 part 4).
@@ -96,8 +93,9 @@ class Config:
 
     # Anti-abuse
     MIN_FILL_SECONDS = env_int("MIN_FILL_SECONDS", 3)
-    # The form's signed start time must come back with the page's form (the embed's always does).
-    FORM_START_TOKEN_REQUIRED = env_bool("FORM_START_TOKEN_REQUIRED", True)
+    # The page's form must come from this desk's page (Origin/Referer) with its
+    # signed, single-use start token (the embed's form always must).
+    PUBLIC_FORM_CHECKS = env_bool("PUBLIC_FORM_CHECKS", True)
     RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
     RATELIMIT_STORAGE_URI = env_str("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
@@ -105,6 +103,11 @@ class Config:
     RATELIMIT_LOGIN = env_str("RATELIMIT_LOGIN", "20 per minute")
     # Number of proxies in front of the app whose X-Forwarded-For is trusted (0: none).
     TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
+
+    # Where patients reach this desk, e.g. https://desk.clinic.example: the API's
+    # thanks_url and a request's page address are built on it, never on the
+    # request's Host header (unset: addresses relative to the desk).
+    PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "")
 
     # Embedding and the JSON API
     EMBED_ALLOWED_ORIGINS = env_list("EMBED_ALLOWED_ORIGINS")
@@ -149,6 +152,9 @@ class Config:
             raise RuntimeError("SLOT_MINUTES must be between 5 and 240")
         if settings["MIN_FILL_SECONDS"] < 0:
             raise RuntimeError("MIN_FILL_SECONDS must not be negative")
+        base = settings.get("PUBLIC_BASE_URL") or ""
+        if base and not (base.startswith(("https://", "http://")) and base.split("://", 1)[1].strip("/")):
+            raise RuntimeError(f"PUBLIC_BASE_URL must be an http(s) address such as https://desk.clinic.example, got {base!r}")
         try:
             ZoneInfo(settings["CLINIC_TIMEZONE"])
         except (ZoneInfoNotFoundError, ValueError):
@@ -173,7 +179,7 @@ class TestingConfig(Config):
     RATELIMIT_ENABLED = False
     RATELIMIT_STORAGE_URI = "memory://"
     MIN_FILL_SECONDS = 0
-    FORM_START_TOKEN_REQUIRED = False  # tests post the page's form without showing it first
+    PUBLIC_FORM_CHECKS = False  # tests post the page's form without showing it first
     CALENDAR_CACHE_SECONDS = 0  # tests add closures and expect them at once
 
 

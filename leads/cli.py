@@ -49,11 +49,14 @@ def scheduler(once: bool) -> None:
 
     from flask import current_app
 
-    from leads.scheduler import run_jobs_once, run_scheduler
+    from leads.scheduler import LockUnreachable, run_jobs_once, run_scheduler
 
     app = current_app._get_current_object()
     if once:
-        click.echo("jobs ran" if run_jobs_once(app) else "a scheduler is running; nothing done")
+        try:
+            click.echo("jobs ran" if run_jobs_once(app) else "a scheduler is running; nothing done")
+        except LockUnreachable as unreachable:
+            raise click.ClickException(f"the database cannot be reached ({unreachable}); nothing done") from None
         return
     stop = threading.Event()
 

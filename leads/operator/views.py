@@ -118,9 +118,11 @@ def _audit_queue_served(view, callbacks, every_view: bool) -> None:
     lead_ids = [row.lead_id for row in ([view.current] if view.current else []) + view.upcoming]
     lead_ids += [c.lead_id for c in callbacks if c.lead_id not in lead_ids]
     digest = hashlib.sha256(repr(lead_ids).encode()).hexdigest()[:16]
-    if lead_ids and (every_view or session.get(QUEUE_SERVED_KEY) != digest):
+    changed = session.get(QUEUE_SERVED_KEY) != digest
+    if lead_ids and (every_view or changed):
         _audit_served("list_queue", lead_ids)
-    session[QUEUE_SERVED_KEY] = digest
+    if changed:  # an unchanged list leaves the session (and its cookie) as it was
+        session[QUEUE_SERVED_KEY] = digest
 
 
 @bp.get("/")

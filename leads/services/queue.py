@@ -114,6 +114,7 @@ class QueueRow:
     claim_expires_at: datetime | None
     callback_owner_id: int | None
     sla_due_at: datetime | None
+    suspected_automation: bool  # sent faster than a person types; not yet confirmed by a call
     waiting_minutes: float  # business minutes since created_at
 
 
