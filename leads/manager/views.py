@@ -189,6 +189,12 @@ def chart_data(table: Table, until: date | None = None) -> dict:
     }
 
 
+def funnel_chart(table: Table) -> dict:
+    """The funnel's four steps as bars (the last row, every request, is not a step)."""
+    steps = table.rows[:4]
+    return {"label": table.title, "labels": [row[0] for row in steps], "data": [row[1] for row in steps]}
+
+
 def csv_body(table: Table) -> str:
     """The table as CSV for Excel (Russian settings) and LibreOffice (leads.spreadsheet)."""
     return csv_text([table.headers, *([format_cell(cell, decimal_comma=True) for cell in row] for row in table.rows)])
@@ -227,7 +233,7 @@ def reports():
         period=period,
         cell=lambda c: format_cell(c, decimal_comma=russian(), empty="—"),
         heat_class=lambda n: f"heat-{heat_level(n, highest)}",
-        chart=chart_data(tables["days"], until=today),
+        chart={**chart_data(tables["days"], until=today), "funnel": funnel_chart(tables["funnel"])},
         activity=activity_report(*period),
         today=today,
         csv_args={"from": period[0].isoformat(), "to": period[1].isoformat()},

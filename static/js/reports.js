@@ -20,6 +20,17 @@
     return;
   }
   var data = JSON.parse(block.textContent);
+  var funnel = document.getElementById("funnel-chart");
+  if (funnel && data.funnel) {
+    new Chart(funnel, {
+      type: "bar",
+      data: { labels: data.funnel.labels,
+              datasets: [{ label: data.funnel.label, data: data.funnel.data, backgroundColor: "#2b6cb0" }] },
+      options: { indexAxis: "y", responsive: true, maintainAspectRatio: false, animation: false,
+                 plugins: { legend: { display: false } },
+                 scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } }
+    });
+  }
   var colours = ["#2b6cb0", "#d69e2e", "#2f855a", "#9b2c2c"];
   new Chart(canvas, {
     type: "line",
