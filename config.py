@@ -58,14 +58,11 @@ def env_int_list(name: str, default: str) -> list[int]:
 def engine_options(database_url: str, options: Mapping[str, Any], connect_timeout: int = 0) -> dict[str, Any]:
     """The SQLAlchemy engine options for `database_url`.
 
-    `pool_pre_ping` tests each pooled connection before a request uses it,
-    for a server that may have closed it meanwhile.  A SQLite file has no
-    server to lose, and the test query cost about 0.06 ms of every request.
     A server that does not answer is given up after `connect_timeout`
-    seconds (0: the driver's default, which waits for ever).
+    seconds (0: the driver's default, which waits for ever).  (PostgreSQL's
+    pooled connections are tested before use by `leads.db_deadline`, under a
+    deadline, as `pool_pre_ping` would without one.)
     """
-    if database_url.startswith("sqlite"):
-        return {name: value for name, value in options.items() if name != "pool_pre_ping"}
     result = dict(options)
     if connect_timeout and database_url.startswith("postgresql"):
         result["connect_args"] = {"connect_timeout": connect_timeout, **result.get("connect_args", {})}
@@ -91,12 +88,14 @@ class Config:
     SQLALCHEMY_DATABASE_URI = env_str("DATABASE_URL", "sqlite:///callback_desk.sqlite3")
     # create_app() passes these through engine_options() for the database in use.
     # hide_parameters: a database error's text (logged) never carries a patient's name or phone.
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True, "hide_parameters": True}
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"hide_parameters": True}
 
     CLINIC_NAME = env_str("CLINIC_NAME", "Клиника")
     # The operator of personal data as the consent document names it (152-FZ art. 9 part 4).
     CLINIC_LEGAL_NAME = env_str("CLINIC_LEGAL_NAME", "")  # empty: CLINIC_NAME
     CLINIC_ADDRESS = env_str("CLINIC_ADDRESS", "")
+    # How long one live-queue stream (server-sent events) lasts before the browser reconnects.
+    SSE_STREAM_SECONDS = env_int("SSE_STREAM_SECONDS", 300)
     CLINIC_TIMEZONE = env_str("CLINIC_TIMEZONE", "Europe/Moscow")
     # The number patients can call, as people write it; shown on the form, the
     # thanks page and every error page (nothing is shown while it is unset).
@@ -114,8 +113,9 @@ class Config:
 
     # Anti-abuse
     MIN_FILL_SECONDS = env_int("MIN_FILL_SECONDS", 3)
-    # The form's signed start time must come back with the page's form (the embed's always does).
-    FORM_START_TOKEN_REQUIRED = env_bool("FORM_START_TOKEN_REQUIRED", True)
+    # The page's form must come from this desk's page (Origin/Referer) with its
+    # signed, single-use start token (the embed's form always must).
+    PUBLIC_FORM_CHECKS = env_bool("PUBLIC_FORM_CHECKS", True)
     RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
     RATELIMIT_STORAGE_URI = env_str("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
@@ -123,6 +123,11 @@ class Config:
     RATELIMIT_LOGIN = env_str("RATELIMIT_LOGIN", "20 per minute")
     # Number of proxies in front of the app whose X-Forwarded-For is trusted (0: none).
     TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
+
+    # Where patients reach this desk, e.g. https://desk.clinic.example: the API's
+    # thanks_url and a request's page address are built on it, never on the
+    # request's Host header (unset: addresses relative to the desk).
+    PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "")
 
     # Embedding and the JSON API
     EMBED_ALLOWED_ORIGINS = env_list("EMBED_ALLOWED_ORIGINS")
@@ -148,7 +153,6 @@ class Config:
     MESSAGE_HOURS = env_str("MESSAGE_HOURS", "09:00-21:00")  # clinic time, when messages may arrive
     OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 8)
     OUTBOX_BACKOFF_SECONDS = env_int("OUTBOX_BACKOFF_SECONDS", 60)  # doubled after each failure
-    PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://localhost:5000")  # for links in messages
     # SMS through an HTTP gateway: a POST of SMS_GATEWAY_BODY (form-encoded, with {token},
     # {phone} as digits, {text}) to SMS_GATEWAY_URL.  No URL: no SMS.
     SMS_GATEWAY_URL = env_str("SMS_GATEWAY_URL", "")
@@ -171,14 +175,18 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
     SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 60)
+    # However busy, a session ends this long after signing in (a shift, with room to spare).
+    SESSION_MAX_HOURS = env_int("SESSION_MAX_HOURS", 12)
     WTF_CSRF_TIME_LIMIT = None  # tied to the session instead of a clock
 
     LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+    # `flask demo` and its known logins (admin / admin-demo-pass …): development and tests only.
+    DEMO_ALLOWED = False
 
     @staticmethod
     def validate(settings: Mapping[str, Any]) -> None:
         """Refuse settings that cannot work; create_app() calls it on the final config."""
-        for name in ("CALLBACK_SLA_MINUTES", "CLAIM_MINUTES", "MAX_ATTEMPTS", "RETENTION_DAYS"):
+        for name in ("CALLBACK_SLA_MINUTES", "CLAIM_MINUTES", "MAX_ATTEMPTS", "RETENTION_DAYS", "SESSION_MAX_HOURS"):
             if settings[name] <= 0:
                 raise RuntimeError(f"{name} must be positive")
         if not 5 <= settings["SLOT_MINUTES"] <= 240:
@@ -190,6 +198,11 @@ class Config:
         if any(not 0 < hours <= 24 * 14 for hours in settings["REMINDER_HOURS_BEFORE"]):
             raise RuntimeError("REMINDER_HOURS_BEFORE must be hours between 1 and 336, e.g. 24,2")
         parse_message_hours(settings["MESSAGE_HOURS"])
+        if (settings["SMS_GATEWAY_URL"] or settings["SMTP_HOST"]) and not settings.get("PUBLIC_BASE_URL"):
+            raise RuntimeError("PUBLIC_BASE_URL must be set when SMS or e-mail is on: each message links to the visit")
+        base = settings.get("PUBLIC_BASE_URL") or ""
+        if base and not (base.startswith(("https://", "http://")) and base.split("://", 1)[1].strip("/")):
+            raise RuntimeError(f"PUBLIC_BASE_URL must be an http(s) address such as https://desk.clinic.example, got {base!r}")
         try:
             ZoneInfo(settings["CLINIC_TIMEZONE"])
         except (ZoneInfoNotFoundError, ValueError):
@@ -201,18 +214,20 @@ class DevelopmentConfig(Config):
     and kept in instance/ (create_app), so restarts keep people signed in."""
 
     DEBUG = True
+    DEMO_ALLOWED = True
 
 
 class TestingConfig(Config):
     """The test suite: isolated database, no rate limits unless a test turns them on."""
 
     TESTING = True
+    DEMO_ALLOWED = True
     SECRET_KEY = "test-secret-key"
     SQLALCHEMY_DATABASE_URI = env_str("TEST_DATABASE_URL", "sqlite://")
     RATELIMIT_ENABLED = False
     RATELIMIT_STORAGE_URI = "memory://"
     MIN_FILL_SECONDS = 0
-    FORM_START_TOKEN_REQUIRED = False  # tests post the page's form without showing it first
+    PUBLIC_FORM_CHECKS = False  # tests post the page's form without showing it first
     CALENDAR_CACHE_SECONDS = 0  # tests add closures and expect them at once
 
 
@@ -228,6 +243,15 @@ class ProductionConfig(Config):
         Config.validate(settings)
         if not settings.get("SECRET_KEY"):
             raise RuntimeError("SECRET_KEY must be set in production")
+        # memory:// counts in each worker process alone: N gunicorn workers let N times the limit
+        # through.  Only a deployment that says it runs one worker (gunicorn's WEB_CONCURRENCY=1) may.
+        memory = settings["RATELIMIT_STORAGE_URI"].startswith("memory://")
+        if settings["RATELIMIT_ENABLED"] and memory and os.environ.get("WEB_CONCURRENCY", "").strip() != "1":
+            raise RuntimeError(
+                "RATELIMIT_STORAGE_URI is memory://, which every gunicorn worker counts alone: "
+                "set RATELIMIT_STORAGE_URI=redis://host:6379/0 (shared by the workers), "
+                "or WEB_CONCURRENCY=1 for a single worker"
+            )
 
 
 CONFIGS = {

@@ -74,6 +74,13 @@ def appointments_to_mark(app: Flask) -> object:
     return _run(app, "appointments_to_mark", lambda now: f"{count_appointments_to_mark(now)} to mark")
 
 
+def login_failures(app: Flask) -> object:
+    """Forget failed sign-ins older than the throttle remembers."""
+    from leads.services.maintenance import purge_login_failures
+
+    return _run(app, "login_failures", lambda now: f"{purge_login_failures(now)} purged")
+
+
 def outbox(app: Flask) -> object:
     """Send the messages to patients that are due (issue 14)."""
     from leads.services.outbox import send_due_messages
@@ -109,6 +116,7 @@ JOBS = (
     JobSpec("outbox", "leads.jobs:outbox", every_seconds=30),
     JobSpec("confirmations", "leads.jobs:confirmations", every_seconds=5 * 60),
     JobSpec("appointments_to_mark", "leads.jobs:appointments_to_mark", every_seconds=15 * 60),
+    JobSpec("login_failures", "leads.jobs:login_failures", every_seconds=15 * 60),
     # At night, when nobody works with the leads it rewrites.
     JobSpec("retention", "leads.jobs:retention", daily_at=(3, 30)),
 )

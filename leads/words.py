@@ -62,6 +62,17 @@ ACTION_LABELS = {
     "privacy_lookup": _l("Looked up a patient's data"),
     "privacy_export": _l("Exported a patient's data"),
     "privacy_erase": _l("Erased a patient's data"),
+    "search": _l("Searched for patients"),
+    "list_queue": _l("Was shown the queue"),
+    "list_day_book": _l("Was shown the day's book"),
+    "list_visits_to_mark": _l("Was shown the visits to mark"),
+    "password_changed": _l("Changed their password"),
+    "password_change_failed": _l("Gave a wrong current password"),
+    "two_factor_enabled": _l("Turned two-factor sign-in on"),
+    "two_factor_disabled": _l("Turned two-factor sign-in off"),
+    "two_factor_required": _l("Set who must sign in with a second factor"),
+    "login_second_factor": _l("Signed in with the app's code"),
+    "login_recovery_code": _l("Signed in with a recovery code"),
 }
 ROLE_LABELS = {"operator": _l("Operator"), "manager": _l("Manager"), "admin": _l("Admin")}
 
@@ -85,7 +96,8 @@ _APPOINTMENT = re.compile(r"^appointment \d+(?:: (?P<rest>.*))?$", re.S)
 _TRANSITION = re.compile(r"^(?P<old>\w+) → (?P<new>\w+)(?: — (?P<rest>.*))?$", re.S)
 _PHONE_KEY = re.compile(r"^phone (?P<key>\S+)(?:; (?P<extra>.*))?$")
 _ERASED = re.compile(r"^(?P<leads>\d+) lead\(s\), (?P<visits>\d+) visit\(s\) cancelled$")
-_USERNAME = re.compile(r"^username=(?P<name>\S+)(?P<locked> locked)?$")
+_USERNAME = re.compile(r"^username=(?P<name>\S+)(?P<locked> (?:locked|throttled))?$")
+_SERVED = re.compile(r"^(?:(?P<detail>.*); )?(?P<count>\d+) lead\(s\)(?:: (?P<ids>[\d, ]+))?$")
 _USER = re.compile(r"^user \d+ (?P<name>\S+) \((?P<role>\w+)\)$")
 _DOCTOR = re.compile(r"^doctor \d+: (?P<rest>.*?)(?:; plan (?P<plan>.*))?$", re.S)
 _WEEKDAY = re.compile(r"\b(" + "|".join(_WEEKDAYS_EN) + r")\b")
@@ -148,6 +160,13 @@ def describe(kind: str, detail: str | None) -> str:
         return text + (f" — {rest}" if rest else "")
     if kind.startswith("privacy_") and (m := _PHONE_KEY.match(detail)):
         return _privacy_extra(m["extra"]) if m["extra"] else ""
+    if (kind.startswith("list_") or kind == "search") and (m := _SERVED.match(detail)):
+        count = int(m["count"])
+        served = ngettext("%(num)d lead", "%(num)d leads", count) + (f": {m['ids']}" if m["ids"] else "")
+        return f"{m['detail']}; {served}" if m["detail"] else served
+    if kind == "two_factor_required":
+        roles = [label(role.strip(), ROLE_LABELS) for role in detail.split(",") if role.strip() not in ("", "none")]
+        return ", ".join(roles) or _("nobody")
     if kind == "login_failed" and (m := _USERNAME.match(detail)):
         text = _("username %(name)s", name=m["name"])
         return text + ("; " + _("sign-in locked for a while") if m["locked"] else "")

@@ -19,16 +19,17 @@ from wtforms.validators import DataRequired, Optional as OptionalValue
 from leads.domain.contact import format_phone
 from leads.manager import bp
 from leads.net import client_ip
+from leads.services.audit import audit_served
 from leads.services.clinic import now_utc
 from leads.services.data_rights import (
     PhoneNotValid,
     audit_log,
-    erase_patient,
     export_patient,
     look_up_patient,
     parse_phone,
     staff_for_filter,
 )
+from leads.services.erasure import erase_patient
 from leads.services.maintenance import appointments_to_mark
 from leads.words import ACTION_LABELS, STATE_LABELS, describe, label
 
@@ -69,6 +70,7 @@ class EraseForm(FlaskForm):
     """Erase what is held for a number, once the manager has confirmed."""
 
     phone = HiddenField(validators=[DataRequired()])
+    asked = HiddenField()  # "1" once the confirmation page was shown
     confirm = BooleanField(
         _l("I confirm: remove this patient's name and phone number everywhere. This cannot be undone.")
     )
@@ -152,7 +154,12 @@ def privacy_erase():
     except PhoneNotValid:
         return _refuse_phone(LookupForm(formdata=None))
     if not form.confirm.data:
-        return render_template("manager/privacy_erase.html", form=form, shown_phone=format_phone(e164))
+        status = 200
+        if form.asked.data == "1":  # sent from the confirmation page without the box ticked
+            form.confirm.errors = [_("Nothing was erased: tick the box to confirm, then press Erase.")]
+            status = 422
+        form.asked.data = "1"
+        return render_template("manager/privacy_erase.html", form=form, shown_phone=format_phone(e164)), status
     erased = erase_patient(e164, current_user.id, ip=client_ip())
     flash(
         _(
@@ -188,4 +195,7 @@ def audit():
 @bp.get("/visits-to-mark")
 def visits_to_mark():
     """Visits that have ended and still say 'scheduled': each links to its card, where it is marked."""
-    return render_template("manager/audit_visits.html", visits=appointments_to_mark(now_utc()))
+    visits = appointments_to_mark(now_utc())
+    if visits:
+        audit_served(current_user.id, "list_visits_to_mark", [visit.lead_id for visit in visits], ip=client_ip())
+    return render_template("manager/audit_visits.html", visits=visits)

@@ -1,14 +1,11 @@
 """The manager's report page and its CSV files.
 
 The page and each CSV are made from the same `Table` values, so a number in a
-spreadsheet is the number on the page.  The CSV files are for Excel with
-Russian settings and for LibreOffice: UTF-8 with a BOM, `;` between fields,
-CRLF line ends, a decimal comma, dates as DD.MM.YYYY.
+spreadsheet is the number on the page.  The CSV files (written by
+leads.spreadsheet) have a decimal comma and dates as DD.MM.YYYY.
 """
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import date
 from typing import Union
@@ -20,8 +17,10 @@ from leads.manager import bp
 from leads.manager.forms import RangeForm, russian, weekday_name, word
 from leads.operator.forms import OUTCOME_LABELS
 from leads.services.clinic import clinic_calendar, now_utc
+from leads.services.report_activity import activity_report
 from leads.services.reports import Counts, Report, build_report
 from leads.services.visit_report import follow_up_by_week
+from leads.spreadsheet import csv_text
 from leads.words import SOURCE_LABELS, label
 
 
@@ -200,24 +199,26 @@ def heat_level(count: int, highest: int) -> int:
     return max(1, -(-count * (HEAT_LEVELS - 1) // highest))
 
 
-def chart_data(table: Table) -> dict:
-    """The by-day chart's data, read by static/js/reports.js from a JSON block."""
+def chart_data(table: Table, until: date | None = None) -> dict:
+    """The by-day chart's data, read by static/js/reports.js from a JSON block; no day after `until`."""
     series = [word("leads"), word("reached"), word("booked"), word("attended")]
+    rows = [row for row in table.rows if until is None or row[0] <= until]
     return {
         "title": word("chart_label"),
-        "labels": [format_cell(row[0], True) for row in table.rows],
-        "series": [{"label": label, "data": [row[i + 1] for row in table.rows]} for i, label in enumerate(series)],
+        "labels": [format_cell(row[0], True) for row in rows],
+        "series": [{"label": label, "data": [row[i + 1] for row in rows]} for i, label in enumerate(series)],
     }
 
 
+def funnel_chart(table: Table) -> dict:
+    """The funnel's four steps as bars (the last row, every request, is not a step)."""
+    steps = table.rows[:4]
+    return {"label": table.title, "labels": [row[0] for row in steps], "data": [row[1] for row in steps]}
+
+
 def csv_body(table: Table) -> str:
-    """The table as CSV for Excel (Russian settings) and LibreOffice."""
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(table.headers)
-    for row in table.rows:
-        writer.writerow([format_cell(cell, decimal_comma=True) for cell in row])
-    return "\ufeff" + out.getvalue()
+    """The table as CSV for Excel (Russian settings) and LibreOffice (leads.spreadsheet)."""
+    return csv_text([table.headers, *([format_cell(cell, decimal_comma=True) for cell in row] for row in table.rows)])
 
 
 # -- routes -----------------------------------------------------------------------------------
@@ -242,6 +243,7 @@ def reports():
         return render_template("manager/reports.html", form=form, word=word, tables=None), 422
     report = build_report(*period)
     tables = {name: build(report) for name, build in TABLES.items()}
+    today = clinic_calendar().local(now_utc()).date()
     tables.update({name: build(*period) for name, build in PERIOD_TABLES.items()})
     heat = tables["heat"]
     highest = max((cell for row in heat.rows for cell in row[1:]), default=0)
@@ -253,7 +255,9 @@ def reports():
         period=period,
         cell=lambda c: format_cell(c, decimal_comma=russian(), empty="—"),
         heat_class=lambda n: f"heat-{heat_level(n, highest)}",
-        chart=chart_data(tables["days"]),
+        chart={**chart_data(tables["days"], until=today), "funnel": funnel_chart(tables["funnel"])},
+        activity=activity_report(*period),
+        today=today,
         csv_args={"from": period[0].isoformat(), "to": period[1].isoformat()},
     )
 

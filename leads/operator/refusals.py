@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import format_datetime, gettext as _, lazy_gettext as _l
 
 from leads.domain.contact import InvalidField
 from leads.domain.outcomes import OutcomeError
 from leads.services.appointments import AppointmentError
 from leads.services.calls import NOTE_MAX_LENGTH, OutcomeRaced
-from leads.services.queue import LeadClaimedByOther, LeadNotFound, LeadNotOpen, QueueError
+from leads.services.queue import LeadClaimedByOther, LeadNotFound, LeadNotOpen, LeadReservedForColleague, QueueError
 
 # Outcome refusals about a field: (field, message).  Any other code means the lead is no longer open.
 OUTCOME_ERRORS = {
@@ -34,6 +34,7 @@ FIELD_ERRORS = {
     ("note", "too_long"): _l("The note must be at most %(max)d characters long.", max=NOTE_MAX_LENGTH),
     ("note", "control_chars"): _l("The note contains characters that cannot be used. Type it again."),
     ("callback_at", "invalid"): _l("Choose a time from the list."),
+    ("callback_at", "incomplete"): _l("Choose both the day and the time of the callback."),
     ("state", "invalid"): _l("Choose a state from the list."),
 }
 # Appointment refusals about the appointment or the lead rather than the slot chosen.
@@ -86,6 +87,15 @@ def refusal(exc: Exception) -> Refusal:
         )
     if isinstance(exc, LeadNotOpen):
         return _lead_closed()
+    if isinstance(exc, LeadReservedForColleague):
+        return Refusal(
+            409,
+            _(
+                "%(name)s agreed to call this patient back personally. Others may call from %(time)s.",
+                name=exc.owner_name or _("Another operator"),
+                time=format_datetime(exc.free_at, "HH:mm"),
+            ),
+        )
     if isinstance(exc, OutcomeRaced):
         return Refusal(409, _("Someone recorded an outcome on this lead at the same moment. Look at the card again."))
     if isinstance(exc, QueueError):

@@ -23,7 +23,7 @@ from leads.extensions import db
 from leads.models import CallAttempt, DoNotCall, Lead, LeadEvent, User
 from leads.services.audit import record_audit
 from leads.services.clinic import clinic_calendar, now_utc
-from leads.services.queue import LeadClaimedByOther, LeadNotFound, LeadNotOpen, QueueError
+from leads.services.queue import LeadClaimedByOther, LeadNotFound, LeadNotOpen, QueueError, check_not_reserved
 from leads.services.report_facts import first_call_minutes
 from leads.services.unit_of_work import unit_of_work
 
@@ -95,6 +95,8 @@ def _check_may_record(lead: Lead | None, lead_id: int, user_id: int, is_manager:
         raise LeadClaimedByOther(holder_id, holder.display_name if holder else "")
     if not lead.is_open:
         raise LeadNotOpen(lead_id)
+    if holder_id != user_id:
+        check_not_reserved(lead, user_id, is_manager=is_manager, now=now)
     return lead
 
 
@@ -251,9 +253,13 @@ def _apply_effect(
         "claimed_by_id": None,
         "claim_expires_at": None,
     }
+    confirmed = lead.suspected_automation and effect.reached
+    if confirmed:
+        # A person answered: the request suspected of automation counts from now on.
+        values.update(suspected_automation=False, excluded=effect.exclude_from_reports)
     if lead.first_attempt_at is None:
         values["first_call_minutes"] = first_call_minutes(calendar, lead.created_at, now)
-        if lead.sla_due_at is not None:
+        if lead.sla_due_at is not None and (confirmed or not lead.suspected_automation):
             # The first call decides the speed-to-lead SLA once and for all.
             values["sla_breached"] = now > lead.sla_due_at
     statement = sa.update(Lead).where(*conditions).values(**values).returning(Lead.id)

@@ -21,9 +21,7 @@ class ConsentVersion:
     sha256: str
 
 
-# database engine -> text -> version; a text, once stored, never changes its number.
-# Keyed by the text itself: the same string object comes back on every request (its
-# hash is kept by Python), so a known text is found without hashing it with SHA-256.
+# database engine -> SHA-256 of the text -> version; a text, once stored, never changes its number.
 _known: WeakKeyDictionary[sa.Engine, dict[str, ConsentVersion]] = WeakKeyDictionary()
 
 
@@ -39,9 +37,9 @@ def consent_version(locale: str, body: str) -> ConsentVersion:
     text at once race on the unique hash; the loser reads the winner's row.
     """
     known = _known.setdefault(db.engine, {})
-    if body in known:
-        return known[body]
     digest = text_sha256(body)
+    if digest in known:
+        return known[digest]
     for _ in range(3):
         row = db.session.scalar(sa.select(ConsentDocument).where(ConsentDocument.sha256 == digest))
         if row is None:
@@ -56,7 +54,7 @@ def consent_version(locale: str, body: str) -> ConsentVersion:
                 db.session.rollback()
                 continue
         found = ConsentVersion(id=row.id, version=row.version, sha256=row.sha256)
-        known[body] = found
+        known[digest] = found
         return found
     raise RuntimeError("could not record the consent document version")
 

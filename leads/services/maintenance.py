@@ -15,10 +15,11 @@ import sqlalchemy as sa
 from flask import current_app
 
 from leads.domain.outcomes import LeadState
+from leads.domain.throttle import FAILURE_MEMORY
 from leads.extensions import db
-from leads.models import Appointment, Doctor, Lead, LeadEvent
+from leads.models import Appointment, Doctor, Lead, LeadEvent, LoginFailure
 from leads.services.clinic import clinic_calendar
-from leads.services.data_rights import anonymise_leads
+from leads.services.erasure import anonymise_leads
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ def flag_sla_breaches(now: datetime) -> int:
             Lead.state == LeadState.NEW.value,
             Lead.attempts == 0,
             Lead.sla_breached.is_(False),
+            Lead.suspected_automation.is_(False),  # out of the SLA until a person is reached
             Lead.sla_due_at <= now,
         )
         .values(sla_breached=True)
@@ -215,3 +217,12 @@ def count_appointments_to_mark(now: datetime) -> int:
             Appointment.status == "scheduled", Appointment.ends_at <= now
         )
     ) or 0
+
+
+# -- failed sign-ins -------------------------------------------------------------------------
+
+def purge_login_failures(now: datetime) -> int:
+    """Delete failed sign-ins older than the throttle remembers (random usernames included); how many."""
+    purged = db.session.execute(sa.delete(LoginFailure).where(LoginFailure.at <= now - FAILURE_MEMORY)).rowcount
+    db.session.commit()
+    return purged

@@ -25,7 +25,7 @@ from flask import current_app
 
 from leads.domain.calendar import ClinicCalendar
 from leads.domain.outcomes import LeadState
-from leads.domain.queue import TIER_RULES, CallbackOwner, QueueTier, TierRule
+from leads.domain.queue import TIER_RULES, CallbackOwner, QueueTier, TierRule, reserved_for_colleague
 from leads.extensions import db
 from leads.models import OPEN_STATE_VALUES, Lead, LeadEvent, User
 from leads.services.clinic import clinic_calendar, now_utc
@@ -35,6 +35,7 @@ __all__ = [
     "LeadClaimedByOther",
     "LeadNotFound",
     "LeadNotOpen",
+    "LeadReservedForColleague",
     "QueueCounters",
     "QueueError",
     "QueueRow",
@@ -72,6 +73,30 @@ class LeadClaimedByOther(QueueError):
         self.holder_name = holder_name
 
 
+class LeadReservedForColleague(QueueError):
+    """The lead is another operator's personal callback, theirs until `free_at`."""
+
+    def __init__(self, owner_name: str, free_at: datetime) -> None:
+        super().__init__(f"lead is {owner_name}'s personal callback until {free_at.isoformat()}")
+        self.owner_name = owner_name
+        self.free_at = free_at
+
+
+def check_not_reserved(lead: Any, user_id: int, *, is_manager: bool, now: datetime) -> None:
+    """Refuse a colleague's personal callback before its grace period ends (managers excepted).
+
+    `lead` has state, callback_owner_id and next_call_at (a Lead or a row).
+    :raise LeadReservedForColleague:
+    """
+    grace, _ = _settings()
+    if is_manager or not reserved_for_colleague(
+        lead.state, lead.callback_owner_id, lead.next_call_at, user_id, now, grace
+    ):
+        return
+    owner = db.session.get(User, lead.callback_owner_id)
+    raise LeadReservedForColleague(owner.display_name if owner else "", (lead.next_call_at or now) + grace)
+
+
 @dataclass(frozen=True)
 class QueueRow:
     """One lead as the queue shows it."""
@@ -89,6 +114,7 @@ class QueueRow:
     claim_expires_at: datetime | None
     callback_owner_id: int | None
     sla_due_at: datetime | None
+    suspected_automation: bool  # sent faster than a person types; not yet confirmed by a call
     waiting_minutes: float  # business minutes since created_at
 
 
@@ -98,7 +124,7 @@ class QueueCounters:
 
     callable_now: int  # callable for this operator now (0 while the clinic is closed)
     new: int  # leads never called yet
-    callbacks_due_today: int  # callbacks (anyone's) due on today's clinic date
+    callbacks_due_today: int  # callbacks (anyone's) due by the end of today's clinic date, overdue ones too
     past_sla: int  # new leads not called by their SLA deadline
 
 
@@ -214,11 +240,13 @@ def take_next_lead(user_id: int, now: datetime | None = None, *, before: QueueTi
     return None
 
 
-def claim_lead(lead_id: int, user_id: int, now: datetime | None = None) -> None:
+def claim_lead(lead_id: int, user_id: int, now: datetime | None = None, *, is_manager: bool = False) -> None:
     """Claim one open lead (from search or a list) for CLAIM_MINUTES.
 
-    Renewing one's own claim is fine.  Raises LeadNotFound, LeadNotOpen or
-    LeadClaimedByOther.  Claims held on other leads are left alone.
+    Renewing one's own claim is fine.  Raises LeadNotFound, LeadNotOpen,
+    LeadClaimedByOther or (a colleague's personal callback, unless
+    `is_manager`) LeadReservedForColleague.  Claims held on other leads are
+    left alone.
     """
     now = now or now_utc()
     _, claim = _settings()
@@ -230,6 +258,7 @@ def claim_lead(lead_id: int, user_id: int, now: datetime | None = None) -> None:
             live = row.claimed_by_id is not None and row.claim_expires_at is not None and row.claim_expires_at > now
             if live and row.claimed_by_id != user_id:
                 raise LeadClaimedByOther(row.claimed_by_id, row.holder_name or "")
+            check_not_reserved(row, user_id, is_manager=is_manager, now=now)
             if _replace_claim(lead_id, row, user_id, now + claim):
                 if not (live and row.claimed_by_id == user_id):
                     _add_event(lead_id, "claimed", user_id, now)
@@ -264,7 +293,10 @@ def release_lead(lead_id: int, user_id: int, *, is_manager: bool = False, now: d
 def _claim_of(lead_id: int) -> Any:
     """The lead's state and claim with the holder's name; LeadNotFound if there is no such lead."""
     row = db.session.execute(
-        sa.select(Lead.state, Lead.claimed_by_id, Lead.claim_expires_at, User.display_name.label("holder_name"))
+        sa.select(
+            Lead.state, Lead.claimed_by_id, Lead.claim_expires_at, Lead.callback_owner_id, Lead.next_call_at,
+            User.display_name.label("holder_name"),
+        )
         .outerjoin(User, User.id == Lead.claimed_by_id)
         .where(Lead.id == lead_id)
     ).one_or_none()
@@ -362,7 +394,6 @@ def _counters(
 ) -> QueueCounters:
     """All four counters in one statement."""
     today = calendar.local(now).date()
-    day_starts = datetime.combine(today, time.min, tzinfo=calendar.tz)
     day_ends = datetime.combine(today + timedelta(days=1), time.min, tzinfo=calendar.tz)
     callable_now = sum(
         (_count(*_tier_where(rule, user_id, now, grace)) for rule in TIER_RULES[1:]),
@@ -372,9 +403,8 @@ def _counters(
         sa.select(
             callable_now.label("callable_now"),
             _count(Lead.state == LeadState.NEW.value).label("new"),
-            _count(
-                Lead.state == LeadState.CALLBACK.value, Lead.next_call_at >= day_starts, Lead.next_call_at < day_ends
-            ).label("callbacks_due_today"),
+            # Due by the end of today: today's, and the overdue ones nobody has called yet.
+            _count(Lead.state == LeadState.CALLBACK.value, Lead.next_call_at < day_ends).label("callbacks_due_today"),
             _count(Lead.state == LeadState.NEW.value, Lead.attempts == 0, Lead.sla_due_at < now).label("past_sla"),
         )
     ).one()
@@ -384,3 +414,9 @@ def _counters(
         callbacks_due_today=counted.callbacks_due_today,
         past_sla=counted.past_sla,
     )
+
+
+def lead_in_hand(user_id: int, now: datetime | None = None) -> tuple[int, str] | None:
+    """(id, name) of the open lead `user_id` holds now, or None.  Reads only."""
+    row = db.session.execute(_held_lead_query(user_id, now or now_utc(), Lead.id, Lead.name)).first()
+    return (row.id, row.name) if row else None

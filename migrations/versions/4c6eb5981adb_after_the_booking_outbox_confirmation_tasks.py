@@ -1,7 +1,7 @@
 """After the booking: outbox messages, confirmation tasks, messages consent
 
 Revision ID: 4c6eb5981adb
-Revises: c3e8f1a4b7d9
+Revises: 9d3f6b21c7e4
 Create Date: 2026-12-02 00:20:14.726906
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '4c6eb5981adb'
-down_revision = 'c3e8f1a4b7d9'
+down_revision = '9d3f6b21c7e4'
 branch_labels = None
 depends_on = None
 

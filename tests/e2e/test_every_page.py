@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 import time_machine
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from leads.extensions import db
 from leads.models import Doctor, Lead, User
@@ -182,3 +182,22 @@ def test_the_staff_header_fits_one_line_at_1366_px_for_every_role(browser, live_
         assert max(tops) - min(tops) <= 4, f"{role} ({lang}): header items on more than one line: {tops}"
         assert header.evaluate("h => h.scrollWidth <= h.clientWidth"), f"{role} ({lang}): header overflows"
         context.close()
+
+
+def test_the_reports_fit_1366_px_and_show_today_s_calls_and_a_preset_clears_old_dates(browser, live_server, demo):
+    context = browser.new_context(viewport={"width": 1366, "height": 900})
+    context.add_cookies([{"name": "lang", "value": "en", "url": live_server.url}])
+    page = context.new_page()
+    with time_machine.travel(at("2026-11-25 12:30"), tick=True):
+        sign_in_as(page, live_server.url, "manager")
+        page.goto(f"{live_server.url}/manager/reports?preset=custom&from=2026-11-01&to=2026-11-25")
+        cut = page.locator("main table").evaluate_all(
+            "tables => tables.filter(t => t.getBoundingClientRect().right > document.documentElement.clientWidth"
+            " || t.scrollWidth > t.parentElement.clientWidth).map(t => t.id)"
+        )
+        assert cut == []
+        expect(page.locator("#activity-days")).to_contain_text("Wed 25 Nov")
+        page.locator('input[name="preset"][value="week"]').check()
+        expect(page.locator("#from")).to_have_value("")
+        expect(page.locator("#to")).to_have_value("")
+    context.close()

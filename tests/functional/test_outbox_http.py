@@ -16,7 +16,8 @@ NOW = at("2026-11-23 10:00")
 
 @pytest.fixture
 def app_settings():
-    return {"SMS_GATEWAY_URL": "http://127.0.0.1:9/unreachable", "SMS_GATEWAY_TOKEN": "t"}
+    return {"SMS_GATEWAY_URL": "http://127.0.0.1:9/unreachable", "SMS_GATEWAY_TOKEN": "t",
+            "PUBLIC_BASE_URL": "https://desk.clinic.example"}
 
 
 @pytest.fixture

@@ -61,7 +61,7 @@ class TableReader(HTMLParser):
             self._row.append("".join(self._cell).strip())
             self._cell = None
         elif tag == "table":
-            self._table = None
+            self._table = self._row = None
 
 
 def page_tables(html: str) -> dict[str, list[list[str]]]:

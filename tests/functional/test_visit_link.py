@@ -22,7 +22,8 @@ VISIT = at("2026-11-25 11:00")  # Wednesday
 
 @pytest.fixture
 def app_settings():
-    return {"CLINIC_ADDRESS": "Москва, ул. Лесная, 5", "SMS_GATEWAY_URL": "http://127.0.0.1:9/sms"}
+    return {"CLINIC_ADDRESS": "Москва, ул. Лесная, 5", "SMS_GATEWAY_URL": "http://127.0.0.1:9/sms",
+            "PUBLIC_BASE_URL": "https://desk.clinic.example"}
 
 
 @pytest.fixture

@@ -263,7 +263,7 @@ def test_the_outbox_command_lists_waiting_and_failed_messages_and_retries_one(ap
 
 def test_erasing_the_patient_stops_calls_and_messages_and_forgets_the_addresses(app, operator, gateway):
     from leads.models import Appointment
-    from leads.services.data_rights import erase_patient
+    from leads.services.erasure import erase_patient
 
     booked = book(operator)
     send_due_messages(NOW)  # the booking confirmations go out
