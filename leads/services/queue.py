@@ -25,7 +25,7 @@ from flask import current_app
 
 from leads.domain.calendar import ClinicCalendar
 from leads.domain.outcomes import LeadState
-from leads.domain.queue import TIER_RULES, CallbackOwner, TierRule, reserved_for_colleague
+from leads.domain.queue import TIER_RULES, CallbackOwner, QueueTier, TierRule, reserved_for_colleague
 from leads.extensions import db
 from leads.models import OPEN_STATE_VALUES, Lead, LeadEvent, User
 from leads.services.clinic import clinic_calendar, now_utc
@@ -124,7 +124,7 @@ class QueueCounters:
 
     callable_now: int  # callable for this operator now (0 while the clinic is closed)
     new: int  # leads never called yet
-    callbacks_due_today: int  # callbacks (anyone's) due on today's clinic date
+    callbacks_due_today: int  # callbacks (anyone's) due by the end of today's clinic date, overdue ones too
     past_sla: int  # new leads not called by their SLA deadline
 
 
@@ -204,11 +204,13 @@ def _set_claim(where: list[Any], user_id: int, expires: datetime) -> int | None:
 
 # -- taking, claiming, releasing ---------------------------------------------------------
 
-def take_next_lead(user_id: int, now: datetime | None = None) -> int | None:
+def take_next_lead(user_id: int, now: datetime | None = None, *, before: QueueTier | None = None) -> int | None:
     """Claim the top callable lead for CLAIM_MINUTES and return its id.
 
     If `user_id` already holds a live claim, that lead is returned instead (its
     claim renewed).  None while the clinic is closed or when nothing is callable.
+    `before`: look only at the tiers served before that one (confirmation calls
+    come in between, leads/services/confirmation_calls.py).
     """
     now = now or now_utc()
     grace, claim = _settings()
@@ -226,6 +228,8 @@ def take_next_lead(user_id: int, now: datetime | None = None) -> int | None:
         if renewed is not None:
             return renewed
         for rule in TIER_RULES:
+            if before is not None and rule.tier >= before:
+                break
             top = _tier_query(rule, user_id, now, grace, Lead.id).limit(1).with_for_update(skip_locked=True)
             lead_id = db.session.scalar(top)
             if lead_id is not None:
@@ -390,7 +394,6 @@ def _counters(
 ) -> QueueCounters:
     """All four counters in one statement."""
     today = calendar.local(now).date()
-    day_starts = datetime.combine(today, time.min, tzinfo=calendar.tz)
     day_ends = datetime.combine(today + timedelta(days=1), time.min, tzinfo=calendar.tz)
     callable_now = sum(
         (_count(*_tier_where(rule, user_id, now, grace)) for rule in TIER_RULES[1:]),
@@ -400,9 +403,8 @@ def _counters(
         sa.select(
             callable_now.label("callable_now"),
             _count(Lead.state == LeadState.NEW.value).label("new"),
-            _count(
-                Lead.state == LeadState.CALLBACK.value, Lead.next_call_at >= day_starts, Lead.next_call_at < day_ends
-            ).label("callbacks_due_today"),
+            # Due by the end of today: today's, and the overdue ones nobody has called yet.
+            _count(Lead.state == LeadState.CALLBACK.value, Lead.next_call_at < day_ends).label("callbacks_due_today"),
             _count(Lead.state == LeadState.NEW.value, Lead.attempts == 0, Lead.sla_due_at < now).label("past_sla"),
         )
     ).one()
@@ -412,3 +414,9 @@ def _counters(
         callbacks_due_today=counted.callbacks_due_today,
         past_sla=counted.past_sla,
     )
+
+
+def lead_in_hand(user_id: int, now: datetime | None = None) -> tuple[int, str] | None:
+    """(id, name) of the open lead `user_id` holds now, or None.  Reads only."""
+    row = db.session.execute(_held_lead_query(user_id, now or now_utc(), Lead.id, Lead.name)).first()
+    return (row.id, row.name) if row else None
