@@ -19,6 +19,38 @@ def spool_replay() -> None:
         raise SystemExit(1)
 
 
+@click.group("outbox", invoke_without_command=True)
+@click.pass_context
+@with_appcontext
+def outbox_cli(ctx: click.Context) -> None:
+    """Messages to patients: list the pending and failed ones (or retry one)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from leads.services.outbox import list_messages
+
+    rows = list_messages()
+    if not rows:
+        click.echo("no pending or failed messages")
+    for row in rows:
+        click.echo(f"{row.id}\t{row.status}\t{row.channel}\t{row.kind}\tappointment {row.appointment_id}\t"
+                   f"attempts {row.attempts}\tnext {row.next_attempt_at:%Y-%m-%d %H:%M}Z\t{row.last_error}")
+
+
+@outbox_cli.command("retry")
+@click.argument("message_id", type=int)
+@with_appcontext
+def outbox_retry(message_id: int) -> None:
+    """Send a failed message again at the next run of the outbox job."""
+    from leads.services.outbox import OutboxError, retry_message
+
+    try:
+        retry_message(message_id)
+    except OutboxError as exc:
+        text = {"not_found": "no such message", "not_failed": "the message has not failed; nothing to retry"}
+        raise click.ClickException(f"message {message_id}: {text[exc.code]}") from None
+    click.echo(f"message {message_id} will be sent at the next run")
+
+
 @click.command("demo")
 @click.option("--leads", "lead_count", default=40, show_default=True, help="How many demo leads to create.")
 @with_appcontext
@@ -74,5 +106,6 @@ def init_app(app: Flask) -> None:
 
     app.cli.add_command(users_cli)
     app.cli.add_command(spool_cli)
+    app.cli.add_command(outbox_cli)
     app.cli.add_command(demo)
     app.cli.add_command(scheduler)

@@ -40,6 +40,12 @@ ACTION_LABELS = {
     "appointment_cancelled": _l("Cancelled an appointment"),
     "appointment_attended": _l("The patient came"),
     "appointment_no_show": _l("The patient did not come"),
+    "appointment_confirmed_by_patient": _l("The patient confirmed the visit by their link"),
+    "appointment_cancelled_by_patient": _l("The patient cancelled the visit by their link"),
+    "appointment_confirmed_on_call": _l("Confirmation call: the patient is coming"),
+    "appointment_cancelled_on_call": _l("Confirmation call: the patient cancelled the visit"),
+    "confirmation_reschedule": _l("Confirmation call: the patient wants another time"),
+    "confirmation_no_answer": _l("Confirmation call: no answer"),
     "login": _l("Signed in"),
     "login_failed": _l("Failed sign-in"),
     "logout": _l("Signed out everywhere"),
@@ -144,7 +150,7 @@ def describe(kind: str, detail: str | None) -> str:
         return ""
     if kind == "anonymised" and detail == "erasure request":
         return _("at the patient's request")
-    if kind.startswith("appointment_") and (m := _APPOINTMENT.match(detail)):
+    if kind.startswith(("appointment_", "confirmation_")) and (m := _APPOINTMENT.match(detail)):
         return m["rest"] or ""
     if kind == "outcome" and (m := _TRANSITION.match(detail)):
         text = f"{_state(m['old'])} → {_state(m['new'])}"

@@ -11,6 +11,7 @@ from datetime import date
 from typing import Union
 
 from flask import Response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from leads.manager import bp
 from leads.manager.forms import RangeForm, russian, weekday_name, word
@@ -18,6 +19,7 @@ from leads.operator.forms import OUTCOME_LABELS
 from leads.services.clinic import clinic_calendar, now_utc
 from leads.services.report_activity import activity_report
 from leads.services.reports import Counts, Report, build_report
+from leads.services.visit_report import follow_up_by_week
 from leads.spreadsheet import csv_text
 from leads.words import SOURCE_LABELS, label
 
@@ -168,6 +170,25 @@ TABLES = {
     "days": days_table,
     "heat": heat_table,
 }
+
+
+def follow_up_table(first: date, last: date) -> Table:
+    """After the booking, per week of visits: confirmations, cancellations by the patient, no-shows
+    with and without a message or confirmation that reached the patient (issue 14)."""
+    rows: list[list[Cell]] = [
+        [w.week, w.visits, w.confirmed, percent(w.confirmed, w.visits), w.cancelled_by_patient,
+         w.finished_reached, percent(w.no_show_reached, w.finished_reached),
+         w.finished_unreached, percent(w.no_show_unreached, w.finished_unreached)]
+        for w in follow_up_by_week(first, last)
+    ]
+    headers = [_("Week from"), _("Visits"), _("Confirmed"), _("Confirmation rate, %"), _("Cancelled by the patient"),
+               _("Visits with a message or confirmation"), _("No-shows among them, %"),
+               _("Visits without"), _("No-shows among them, %")]
+    return Table("follow_up", _("After the booking (by the week of the visit)"), headers, rows)
+
+
+# Tables made from the period itself rather than the leads report.
+PERIOD_TABLES = {"follow_up": follow_up_table}
 HEAT_LEVELS = 10  # CSS classes .heat-0 … .heat-9
 
 
@@ -223,6 +244,7 @@ def reports():
     report = build_report(*period)
     tables = {name: build(report) for name, build in TABLES.items()}
     today = clinic_calendar().local(now_utc()).date()
+    tables.update({name: build(*period) for name, build in PERIOD_TABLES.items()})
     heat = tables["heat"]
     highest = max((cell for row in heat.rows for cell in row[1:]), default=0)
     return render_template(
@@ -244,13 +266,13 @@ def reports():
 def reports_csv():
     """One table of the report as a CSV file: ?table=funnel&from=YYYY-MM-DD&to=YYYY-MM-DD."""
     name = request.args.get("table", "")
-    if name not in TABLES:
+    if name not in TABLES and name not in PERIOD_TABLES:
         return Response(word("bad_table") + "\n", status=404, mimetype="text/plain")
     form, period = _range_from_request()
     if period is None:
         messages = [m for f in (form.preset, form.date_from, form.date_to) for m in f.errors]
         return Response("\n".join(messages) + "\n", status=422, mimetype="text/plain")
-    table = TABLES[name](build_report(*period))
+    table = PERIOD_TABLES[name](*period) if name in PERIOD_TABLES else TABLES[name](build_report(*period))
     filename = f"report-{name}-{period[0].isoformat()}-{period[1].isoformat()}.csv"
     return Response(
         csv_body(table).encode("utf-8"),

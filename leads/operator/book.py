@@ -97,6 +97,8 @@ def book(lead_id: int):
             start,
             note=form.note.data or "",
             is_manager=is_manager(),
+            messages_consent=bool(form.messages_consent.data),
+            email=form.email.data or "",
         )
     except (AppointmentError, InvalidField, QueueError, OutcomeError) as exc:
         return refused(lead_id, exc, book_note=form.note.data or "", nearby=_nearby(exc))

@@ -111,6 +111,9 @@ def booking_context(lead: Lead, values, now: datetime, *, errors=None, nearby=No
         "book_action": action,
         "slot_errors": (errors or {}).get("slot", []),
         "note_errors": (errors or {}).get("note", []),
+        "email_errors": (errors or {}).get("email", []),
+        "book_email": values.get("email", ""),
+        "book_consent": values.get("messages_consent") in ("y", "on", "true", "1"),
         "nearby_days": group_slots(nearby or []),
         "book_note": note,  # a refused booking's note, shown again
         "cancel_errors": cancel_errors or {},
@@ -172,7 +175,7 @@ def refused(lead_id: int, exc: Exception | Refusal, *, outcome_form: OutcomeForm
         getattr(outcome_form, field).errors = [message]
         return render_card(lead_id, outcome_form, status)
     if book_note is not None and field not in (None, "appointment"):
-        errors = {"note": [message]} if field == "note" else {"slot": [message]}
+        errors = {field: [message]} if field in ("note", "email") else {"slot": [message]}
         return render_card(lead_id, None, status, booking={"errors": errors, "nearby": nearby, "note": book_note})
     if appointment_id is not None and field == "reason":
         return render_card(lead_id, None, status, booking={"cancel_errors": {appointment_id: [message]}})

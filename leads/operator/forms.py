@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, tzinfo
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, RadioField, SearchField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, RadioField, SearchField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
 from leads.domain.calendar import ClinicCalendar
@@ -159,6 +159,8 @@ class BookForm(FlaskForm):
     doctor_id = HiddenField()
     start = HiddenField()
     note = TextAreaField(_l("Note (optional)"), render_kw={"maxlength": NOTE_MAX_LENGTH, "rows": 2})
+    messages_consent = BooleanField(_l("The patient agrees to get messages about this visit (SMS, e-mail)"))
+    email = StringField(_l("E-mail for the calendar invitation (optional)"), render_kw={"maxlength": 254})
 
     def chosen(self, clinic_tz: tzinfo) -> tuple[int, datetime] | None:
         """(doctor id, aware start) of the chosen slot; None if none or not readable.

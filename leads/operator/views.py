@@ -36,8 +36,9 @@ from leads.services.callbacks import my_callbacks
 from leads.services.calls import record_outcome
 from leads.services.clinic import clinic_calendar, now_utc
 from leads.services.leads import search_leads
+from leads.services.confirmation_calls import due_confirmations, take_next_call
 from leads.services.preferences import set_save_and_next
-from leads.services.queue import QueueError, claim_lead, queue_view, release_lead, take_next_lead
+from leads.services.queue import QueueError, claim_lead, queue_view, release_lead
 from leads.words import ACTION_LABELS, SOURCE_LABELS, STATE_LABELS, describe, on_day
 
 POLL_SECONDS = 10  # how often the queue page refreshes its live part
@@ -130,7 +131,8 @@ def queue():
     """The queue: counters, my current lead, who comes next; its live part refreshes itself."""
     view, callbacks = queue_view(current_user.id), my_callbacks(current_user.id)
     _audit_queue_served(view, callbacks, every_view=True)
-    return render_template("operator/queue.html", view=view, callbacks=callbacks, button=ButtonForm())
+    return render_template("operator/queue.html", view=view, callbacks=callbacks, button=ButtonForm(),
+                           confirmations=due_confirmations(current_user.id))
 
 
 @bp.get("/queue/live")
@@ -144,20 +146,25 @@ def queue_live():
 
 @bp.post("/next")
 def take_next():
-    """Claim the next lead to call and open its card; back to the queue if nobody is callable."""
+    """Claim the next lead (or confirmation call) and open it; back to the queue if nobody is callable."""
     _check_button()
     if wants_json():
-        return jsonify(lead_id=take_next_lead(current_user.id))
+        taken = take_next_call(current_user.id)
+        if taken is not None and taken[0] == "confirmation":
+            return jsonify(lead_id=None, confirmation_id=taken[1])
+        return jsonify(lead_id=taken[1] if taken is not None else None)
     return _to_next_lead()
 
 
 def _to_next_lead():
-    """Claim the next lead and open its card; the queue with a word if nobody is callable."""
-    lead_id = take_next_lead(current_user.id)
-    if lead_id is None:
+    """Claim the next lead (or confirmation call) and open it; the queue with a word if nobody is callable."""
+    taken = take_next_call(current_user.id)
+    if taken is None:
         flash(_("Nobody to call right now."), "info")
         return redirect(url_for(".queue"), code=303)
-    return redirect(url_for(".lead_card", lead_id=lead_id), code=303)
+    if taken[0] == "confirmation":
+        return redirect(url_for(".confirmation", task_id=taken[1]), code=303)
+    return redirect(url_for(".lead_card", lead_id=taken[1]), code=303)
 
 
 # -- a lead ------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from flask import current_app
 
 from leads.domain.calendar import ClinicCalendar
 from leads.domain.outcomes import LeadState
-from leads.domain.queue import TIER_RULES, CallbackOwner, TierRule, reserved_for_colleague
+from leads.domain.queue import TIER_RULES, CallbackOwner, QueueTier, TierRule, reserved_for_colleague
 from leads.extensions import db
 from leads.models import OPEN_STATE_VALUES, Lead, LeadEvent, User
 from leads.services.clinic import clinic_calendar, now_utc
@@ -204,11 +204,13 @@ def _set_claim(where: list[Any], user_id: int, expires: datetime) -> int | None:
 
 # -- taking, claiming, releasing ---------------------------------------------------------
 
-def take_next_lead(user_id: int, now: datetime | None = None) -> int | None:
+def take_next_lead(user_id: int, now: datetime | None = None, *, before: QueueTier | None = None) -> int | None:
     """Claim the top callable lead for CLAIM_MINUTES and return its id.
 
     If `user_id` already holds a live claim, that lead is returned instead (its
     claim renewed).  None while the clinic is closed or when nothing is callable.
+    `before`: look only at the tiers served before that one (confirmation calls
+    come in between, leads/services/confirmation_calls.py).
     """
     now = now or now_utc()
     grace, claim = _settings()
@@ -226,6 +228,8 @@ def take_next_lead(user_id: int, now: datetime | None = None) -> int | None:
         if renewed is not None:
             return renewed
         for rule in TIER_RULES:
+            if before is not None and rule.tier >= before:
+                break
             top = _tier_query(rule, user_id, now, grace, Lead.id).limit(1).with_for_update(skip_locked=True)
             lead_id = db.session.scalar(top)
             if lead_id is not None:
