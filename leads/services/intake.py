@@ -370,7 +370,8 @@ THANKS_PHONE_MINUTES = 30  # the thanks page repeats the number only this soon a
 def recent_request_phone(public_id: str, now: datetime) -> str | None:
     """The number a request gave, while its thanks page may still repeat it (so a typo is seen).
 
-    None for an unknown id, an older request, or while the database is down.
+    A request still in the spool (the database was down) shows its number too, so its thanks
+    page stays the page it will be once stored.  None for an unknown id or an older request.
     """
     try:
         row = db.session.execute(
@@ -378,7 +379,12 @@ def recent_request_phone(public_id: str, now: datetime) -> str | None:
         ).first()
     except SQLAlchemyError:
         db.session.rollback()
-        return None
-    if row is None or now - row.created_at > timedelta(minutes=THANKS_PHONE_MINUTES):
-        return None
-    return row.phone
+        row = None
+    if row is not None:
+        phone, created = row.phone, row.created_at
+    else:
+        record = spool().find(public_id)
+        if record is None:
+            return None
+        phone, created = record["phone"], datetime.fromisoformat(record["created_at"])
+    return phone if now - created <= timedelta(minutes=THANKS_PHONE_MINUTES) else None

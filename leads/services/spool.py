@@ -89,6 +89,12 @@ class Spool:
                 damaged.append(line)  # kept in the file, never silently dropped
         return records, damaged
 
+    def find(self, public_id: str) -> dict[str, Any] | None:
+        """The waiting record of request `public_id`, or None."""
+        with self._locked():
+            records, _damaged = self._read()
+        return next((r for r in records if r.get("public_id") == public_id), None)
+
     def size(self) -> int:
         """How many records wait to be replayed: the file's lines, counted without parsing them."""
         try:

@@ -153,7 +153,10 @@
     if (live.getAttribute("data-events") && window.EventSource) {
       var source = new EventSource(live.getAttribute("data-events"));
       source.addEventListener("queue", function () {
-        if (window.htmx) window.htmx.trigger(document.body, "queue-changed");
+        var current = document.getElementById("queue-live");
+        if (window.htmx && current) {
+          window.htmx.ajax("GET", current.getAttribute("hx-get"), { target: "#queue-live", swap: "outerHTML" });
+        }
       });
     }
   }
