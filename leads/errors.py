@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, flash, jsonify, make_response, redirect, render_template, request, url_for
@@ -48,7 +48,7 @@ def error_response(status: int, message: str | None = None, field: str | None = 
     """An error answer in the client's format."""
     text = str(message or MESSAGES.get(status, MESSAGES[500]))
     if wants_json():
-        body = {"error": text}
+        body: dict[str, Any] = {"error": text}
         if field:
             body["errors"] = {field: [text]}
         return jsonify(body), status
@@ -91,7 +91,7 @@ def handle_database_error(error: SQLAlchemyError):
     db.session.rollback()
     if not is_unavailable(error):
         return handle_unexpected(error)
-    log.error("database unavailable on %s %s: %s", request.method, request.path, type(error.orig or error).__name__)
+    log.error("database unavailable on %s %s: %s", request.method, request.path, type(getattr(error, "orig", None) or error).__name__)
     response = make_response(error_response(503, DATABASE_UNAVAILABLE))
     response.headers["Retry-After"] = RETRY_AFTER_SECONDS
     return response

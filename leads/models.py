@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import secrets
 from datetime import date, datetime, timezone
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import sqlalchemy as sa
 from sqlalchemy import orm as so
 from sqlalchemy.types import TypeDecorator
 
 from leads.domain.outcomes import OPEN_STATES
-from leads.extensions import db
+from leads.extensions import Base, db
+
+if TYPE_CHECKING:
+    Model = Base  # what db.Model is built on, spelled so that a type checker can follow it
+else:
+    Model = db.Model
 
 
 QUEUE_INDEX_COLUMNS = (
@@ -64,7 +69,7 @@ OPEN_STATE_VALUES = tuple(sorted(state.value for state in OPEN_STATES))
 OPEN_STATES_SQL = "state IN (" + ", ".join(f"'{s}'" for s in OPEN_STATE_VALUES) + ")"
 
 
-class ConsentDocument(db.Model):
+class ConsentDocument(Model):
     """One version of the consent text a patient agreed to, exactly as shown."""
 
     __tablename__ = "consent_documents"
@@ -78,7 +83,7 @@ class ConsentDocument(db.Model):
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
 
-class User(db.Model):
+class User(Model):
     """A person who signs in: operator, manager or admin."""
 
     __tablename__ = "users"
@@ -112,7 +117,7 @@ class User(db.Model):
         return f"{self.id}:{self.session_token}"
 
 
-class LoginFailure(db.Model):
+class LoginFailure(Model):
     """A failed sign-in, kept for throttling by username."""
 
     __tablename__ = "login_failures"
@@ -123,7 +128,7 @@ class LoginFailure(db.Model):
     at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
-class Lead(db.Model):
+class Lead(Model):
     """A person to call back: one open lead per phone, many requests."""
 
     __tablename__ = "leads"
@@ -197,7 +202,7 @@ class Lead(db.Model):
         return self.state in OPEN_STATE_VALUES
 
 
-class LeadRequest(db.Model):
+class LeadRequest(Model):
     """One submission of the form or API, with its consent evidence.
 
     The first request of a lead and every repeat request each get a row; the
@@ -239,7 +244,7 @@ class LeadRequest(db.Model):
     lead: so.Mapped[Lead] = so.relationship(back_populates="requests")
 
 
-class LeadEvent(db.Model):
+class LeadEvent(Model):
     """A line on a lead's timeline."""
 
     __tablename__ = "lead_events"
@@ -252,7 +257,7 @@ class LeadEvent(db.Model):
     detail: so.Mapped[str] = so.mapped_column(sa.String(1000), default="")
 
 
-class CallAttempt(db.Model):
+class CallAttempt(Model):
     """One call an operator made and what came of it."""
 
     __tablename__ = "call_attempts"
@@ -268,7 +273,7 @@ class CallAttempt(db.Model):
     next_call_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
 
 
-class DoNotCall(db.Model):
+class DoNotCall(Model):
     """A phone number that asked never to be called."""
 
     __tablename__ = "do_not_call"
@@ -279,7 +284,7 @@ class DoNotCall(db.Model):
     user_id: so.Mapped[Optional[int]] = so.mapped_column(sa.ForeignKey("users.id"))
 
 
-class AuditEntry(db.Model):
+class AuditEntry(Model):
     """Who touched personal data, when, and how."""
 
     __tablename__ = "audit_log"
@@ -293,7 +298,7 @@ class AuditEntry(db.Model):
     ip: so.Mapped[str] = so.mapped_column(sa.String(64), default="")
 
 
-class Closure(db.Model):
+class Closure(Model):
     """A date the clinic is shut (a public holiday), with the reason."""
 
     __tablename__ = "closures"
@@ -303,7 +308,7 @@ class Closure(db.Model):
     reason: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
 
 
-class Doctor(db.Model):
+class Doctor(Model):
     """A doctor whose slots operators book."""
 
     __tablename__ = "doctors"
@@ -323,7 +328,7 @@ LIVE_APPOINTMENT_STATUSES = ("scheduled", "attended", "no_show")
 _live_appointment_sql = "status IN (" + ", ".join(f"'{s}'" for s in LIVE_APPOINTMENT_STATUSES) + ")"
 
 
-class Appointment(db.Model):
+class Appointment(Model):
     """A visit booked for a lead: a doctor and a slot."""
 
     __tablename__ = "appointments"

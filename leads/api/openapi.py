@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-FIELD_ERRORS = {
+FIELD_ERRORS: dict[str, Any] = {
     "type": "object",
     "required": ["errors"],
     "properties": {

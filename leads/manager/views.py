@@ -96,7 +96,7 @@ def first_call_table(report: Report) -> Table:
 def attempts_table(report: Report) -> Table:
     leads = report.totals.leads
     labels = [str(k) for k in range(len(report.attempts) - 1)] + [f"{len(report.attempts) - 1}+"]
-    rows: list[list[Cell]] = [[label, n, percent(n, leads)] for label, n in zip(labels, report.attempts)]
+    rows: list[list[Cell]] = [[label, n, percent(n, leads)] for label, n in zip(labels, report.attempts, strict=True)]
     average = Number(round(report.attempts_total / leads, 2) if leads else None, 2)
     rows.append([word("average"), average, None])
     return Table("attempts", word("attempts"), [word("attempts_n"), word("leads"), word("share")], rows)

@@ -19,9 +19,11 @@ def describe_promise(promise: CallPromise, tz, now: datetime) -> str:
         return ngettext(
             "We will call you within %(num)d minute.", "We will call you within %(num)d minutes.", promise.minutes
         )
+    assert promise.at is not None  # only 'within' has no time
     start = promise.at.astimezone(tz)
     today = start.date() == now.astimezone(tz).date()
     if promise.kind == "window":
+        assert promise.until is not None  # a window has an end
         end = promise.until.astimezone(tz)
         times = {"start": start.strftime("%H:%M"), "end": end.strftime("%H:%M")}
         if today:

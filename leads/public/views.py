@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import (
@@ -16,10 +17,10 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import format_date, get_locale, lazy_gettext as _l
+from flask_babel import format_date, get_locale
+from flask_babel import lazy_gettext as _l
 
 from leads.domain.promise import preferred_windows
-from leads.errors import error_response
 from leads.extensions import csrf, limiter
 from leads.i18n import LANG_COOKIE
 from leads.public import bp
@@ -190,7 +191,7 @@ def _form_again(embedded: bool) -> CallbackForm:
 
 def _to_thanks(public_id: str, embedded: bool):
     # The frame may have no cookies: the language travels in the address.
-    args = {"embed": "1", "lang": str(get_locale())} if embedded else {}
+    args: dict[str, Any] = {"embed": "1", "lang": str(get_locale())} if embedded else {}
     return redirect(url_for(".thanks", public_id=public_id, **args), code=303)
 
 

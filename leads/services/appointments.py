@@ -333,7 +333,7 @@ def reschedule_appointment(
     try:
         with unit_of_work():
             appointment = _scheduled(appointment_id)
-            old_doctor = db.session.get(Doctor, appointment.doctor_id)
+            old_doctor = db.session.get_one(Doctor, appointment.doctor_id)
             cal = clinic_calendar(now)
             old_text = _slot_text(old_doctor, appointment.starts_at, cal)
             doctor = _doctor(doctor_id)

@@ -10,6 +10,7 @@ entry, all in one transaction.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -235,7 +236,7 @@ def _apply_effect(
                 Lead.claim_expires_at <= now,
             )
         )
-    values = {
+    values: dict[str, Any] = {
         "state": effect.state.value,
         "next_call_at": effect.next_call_at,
         "attempts": lead.attempts + 1,

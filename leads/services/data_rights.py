@@ -19,9 +19,8 @@ import hashlib
 import io
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Any, Iterable
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
@@ -41,6 +40,7 @@ from leads.models import (
 )
 from leads.services.audit import record_audit
 from leads.services.clinic import now_utc
+from leads.services.unit_of_work import changed_rows
 
 OPEN_STATE_VALUES = tuple(sorted(state.value for state in OPEN_STATES))
 ERASED = "[erased]"
@@ -51,7 +51,6 @@ ERASED_REASON = "erased"
 # width of DoNotCall.phone, so no migration is needed.
 DNC_KEY_PREFIX = "#"
 DNC_KEY_LENGTH = 20
-AUDIT_PAGE_SIZE = 50
 
 
 class PhoneNotValid(ValueError):
@@ -131,7 +130,7 @@ def patient_data(e164: str) -> dict[str, Any]:
     ids = lead_ids_for_phone(e164)
     leads = db.session.scalars(sa.select(Lead).where(Lead.id.in_(ids)).order_by(Lead.id)).all() if ids else []
     doctors = _names_of_doctors(ids)
-    users = dict(db.session.execute(sa.select(User.id, User.display_name)).all()) if ids else {}
+    users = {uid: name for uid, name in db.session.execute(sa.select(User.id, User.display_name))} if ids else {}
     out = []
     for lead in leads:
         requests = db.session.scalars(
@@ -172,19 +171,21 @@ def _names_of_doctors(lead_ids: list[int]) -> dict[int, str]:
         return {}
     from leads.models import Doctor
 
-    return dict(
-        db.session.execute(
+    return {
+        doctor_id: name
+        for doctor_id, name in db.session.execute(
             sa.select(Doctor.id, Doctor.name).where(
                 Doctor.id.in_(sa.select(Appointment.doctor_id).where(Appointment.lead_id.in_(lead_ids)))
             )
-        ).all()
-    )
+        )
+    }
 
 
 def _audit_each(action: str, e164: str, lead_ids: list[int], user_id: int, ip: str, now: datetime, extra: str = "") -> None:
     """One audit row per lead touched (so the log filters by lead), one without a lead if none."""
     detail = f"phone {do_not_call_key(e164)}" + (f"; {extra}" if extra else "")
-    for lead_id in lead_ids or [None]:
+    touched: list[int | None] = list(lead_ids) or [None]
+    for lead_id in touched:
         record_audit(user_id, action, lead_id=lead_id, detail=detail, ip=ip, now=now)
 
 
@@ -283,12 +284,12 @@ def erase_patient(raw_phone: str, user_id: int, ip: str = "", now: datetime | No
     ids = lead_ids_for_phone(e164)
     cancelled = 0
     if ids:
-        cancelled = db.session.execute(
+        cancelled = changed_rows(
             sa.update(Appointment)
             .where(Appointment.lead_id.in_(ids), Appointment.status == "scheduled", Appointment.starts_at > now)
             .values(status="cancelled", cancel_reason=ERASED_REASON, updated_at=now)
             .execution_options(synchronize_session=False)
-        ).rowcount
+        )
         anonymise_leads(ids, now, reason="erasure request")
     _pseudonymise_do_not_call([e164])
     _audit_each("privacy_erase", e164, ids, user_id, ip, now, f"{len(ids)} lead(s), {cancelled} visit(s) cancelled")
@@ -381,7 +382,7 @@ def anonymise_leads(lead_ids: list[int], now: datetime, reason: str) -> int:
             _scrub(AuditEntry.detail, AuditEntry.lead_id.is_(None), secret)
     _pseudonymise_do_not_call(phones)
     db.session.execute(
-        LeadEvent.__table__.insert(),
+        sa.insert(LeadEvent),
         [{"lead_id": i, "at": now, "kind": "anonymised", "user_id": None, "detail": reason} for i in ids],
     )
     return len(ids)
@@ -410,80 +411,3 @@ def _pseudonymise_do_not_call(phones: Iterable[str]) -> None:
                 sa.update(DoNotCall).where(DoNotCall.phone == phone).values(phone=key),
                 execution_options={"synchronize_session": False},
             )
-
-
-# -- the audit log -----------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class AuditRow:
-    """One line of the audit log, ready to show."""
-
-    id: int
-    at: datetime
-    user_id: int | None
-    user_name: str
-    action: str
-    lead_id: int | None
-    detail: str
-    ip: str
-
-
-@dataclass(frozen=True)
-class AuditPage:
-    """One page of the filtered audit log."""
-
-    rows: list[AuditRow]
-    total: int
-    page: int
-    pages: int
-
-
-def audit_log(
-    *,
-    user_id: int | None = None,
-    lead_id: int | None = None,
-    date_from: date | None = None,
-    date_to: date | None = None,
-    page: int = 1,
-    per_page: int = AUDIT_PAGE_SIZE,
-) -> AuditPage:
-    """The audit log, newest first, filtered by user, lead and clinic dates (both ends included)."""
-    tz = ZoneInfo(current_app.config["CLINIC_TIMEZONE"])
-    conditions = []
-    if user_id is not None:
-        conditions.append(AuditEntry.user_id == user_id)
-    if lead_id is not None:
-        conditions.append(AuditEntry.lead_id == lead_id)
-    if date_from is not None:
-        conditions.append(AuditEntry.at >= datetime.combine(date_from, time(), tzinfo=tz))
-    if date_to is not None:
-        conditions.append(AuditEntry.at < datetime.combine(date_to + timedelta(days=1), time(), tzinfo=tz))
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(*conditions)) or 0
-    pages = max(1, -(-total // per_page))
-    page = min(max(1, page), pages)
-    rows = db.session.execute(
-        sa.select(AuditEntry, User.display_name)
-        .outerjoin(User, User.id == AuditEntry.user_id)
-        .where(*conditions)
-        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    return AuditPage(
-        rows=[
-            AuditRow(e.id, e.at, e.user_id, name or "", e.action, e.lead_id, e.detail, e.ip) for e, name in rows
-        ],
-        total=total,
-        page=page,
-        pages=pages,
-    )
-
-
-def staff_for_filter() -> list[tuple[int, str]]:
-    """(id, name) of every account, for the audit log's user filter."""
-    return [
-        (uid, f"{name} ({username})")
-        for uid, name, username in db.session.execute(
-            sa.select(User.id, User.display_name, User.username).order_by(User.display_name, User.id)
-        )
-    ]

@@ -87,7 +87,7 @@ def _calls(rng: random.Random, lead_ids: list[int], operator_id: int, now: datet
     calendar = clinic_calendar(now)
     worked = 0
     for lead_id in lead_ids[: len(lead_ids) * 2 // 3]:
-        lead = db.session.get(Lead, lead_id)
+        lead = db.session.get_one(Lead, lead_id)
         called_at = calendar.next_open(lead.created_at + timedelta(minutes=rng.randint(3, 40)))
         if called_at >= now:
             continue

@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, cast
 
 import sqlalchemy as sa
 from flask import current_app
@@ -18,11 +18,11 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from leads.db_setup import is_unavailable
 from leads.domain.calendar import ClinicCalendar
 from leads.domain.outcomes import LeadState
-from leads.domain.promise import CallPromise, promise_call
+from leads.domain.promise import CallPromise, PromiseKind, promise_call
 from leads.extensions import db
-from leads.db_setup import is_unavailable
 from leads.models import OPEN_STATES_SQL, DoNotCall, Lead, LeadEvent, LeadRequest, new_public_id
 from leads.services.clinic import calendar_or_default, now_utc
 from leads.services.consent import ConsentVersion, consent_version
@@ -115,7 +115,7 @@ def _keep_on_disk(record: dict[str, Any], error: SQLAlchemyError) -> None:
     if not is_unavailable(error):
         # Validation should have refused this content: a person looks at it; replay never loops on it.
         log.error("request %s refused by the database; moved to the dead-letter file", public_id, exc_info=True)
-        spool().dead_letter(record, repr(error.orig or error))
+        spool().dead_letter(record, repr(getattr(error, "orig", None) or error))
         raise RequestNotKept(public_id) from error
     log.error("database unavailable; request %s spooled", public_id, exc_info=True)
     try:
@@ -308,7 +308,7 @@ def replay_spool() -> tuple[int, int]:
             db.session.rollback()
             if is_unavailable(error):
                 raise
-            raise RecordRefused(repr(error.orig or error)) from error
+            raise RecordRefused(repr(getattr(error, "orig", None) or error)) from error
         except (KeyError, TypeError, ValueError, OverflowError) as error:  # a record damaged on disk
             db.session.rollback()
             raise RecordRefused(repr(error)) from error
@@ -329,8 +329,7 @@ def promise_for_request(public_id: str, now: datetime | None = None) -> CallProm
         db.session.rollback()
         row = None
     if row is not None:
-        return CallPromise(
-            kind=row.promise_kind, minutes=row.promise_minutes, at=row.promise_at, until=row.promise_until
-        )
+        kind = cast(PromiseKind, row.promise_kind)  # one of the three, as it was stored
+        return CallPromise(kind=kind, minutes=row.promise_minutes, at=row.promise_at, until=row.promise_until)
     now = now or now_utc()
     return promise_call(calendar_or_default(now), now, current_app.config["CALLBACK_SLA_MINUTES"])

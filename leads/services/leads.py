@@ -118,7 +118,7 @@ class SearchHit:
     request_count: int
 
 
-def _user_names(ids: set[int | None]) -> dict[int, str]:
+def _user_names(ids: set[int | None]) -> dict[int | None, str]:
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
@@ -138,7 +138,7 @@ def _calls_of(lead_ids: list[int]) -> list[CallAttempt]:
     )
 
 
-def _call_entry(call: CallAttempt, names: dict[int, str]) -> TimelineEntry:
+def _call_entry(call: CallAttempt, names: dict[int | None, str]) -> TimelineEntry:
     return TimelineEntry(
         at=call.at,
         user_name=names.get(call.operator_id, ""),

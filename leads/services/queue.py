@@ -290,10 +290,9 @@ def _replace_claim(lead_id: int, seen: Any, holder_id: int | None, expires: date
 
 # -- the queue page ----------------------------------------------------------------------
 
-# The columns of a QueueRow, in field order (its lead_id is the lead's id).
-_ROW_COLUMNS = tuple(
-    Lead.id if f.name == "lead_id" else getattr(Lead, f.name) for f in fields(QueueRow) if f.name != "waiting_minutes"
-)
+# The fields of a QueueRow read from the lead, and their columns (its lead_id is the lead's id).
+_ROW_FIELDS = tuple(f.name for f in fields(QueueRow) if f.name != "waiting_minutes")
+_ROW_COLUMNS = tuple(Lead.id if name == "lead_id" else getattr(Lead, name) for name in _ROW_FIELDS)
 
 
 def queue_view(user_id: int, now: datetime | None = None, limit: int = 30) -> QueueView:
@@ -330,7 +329,8 @@ def queue_view(user_id: int, now: datetime | None = None, limit: int = 30) -> Qu
 
 
 def _row(row: Any, waiting: dict[datetime, float]) -> QueueRow:
-    return QueueRow(*row, waiting_minutes=waiting[row.created_at])
+    values = dict(zip(_ROW_FIELDS, row, strict=True))
+    return QueueRow(**values, waiting_minutes=waiting[row.created_at])
 
 
 def _waiting_minutes(calendar: ClinicCalendar, arrivals: list[datetime], now: datetime) -> dict[datetime, float]:

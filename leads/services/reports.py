@@ -22,6 +22,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -112,7 +113,7 @@ def period_bounds(calendar: ClinicCalendar, first: date, last: date) -> tuple[da
 # -- the queries ---------------------------------------------------------------------------------
 
 
-def _leads_of(first: date, last: date) -> list[Any]:
+def _leads_of(first: date, last: date) -> Sequence[Any]:
     """The leads a report counts: arrived from `first` to `last`, neither spam nor test leads."""
     return [
         Lead.arrival_day.between(first, last),
@@ -151,17 +152,17 @@ def _funnel(first: date, last: date, *keys: Any) -> sa.Select:
     )
 
 
-def _segments(first: date, last: date) -> list[Any]:
+def _segments(first: date, last: date) -> Sequence[Any]:
     bucket = sa.case((Lead.attempts >= ATTEMPT_BUCKETS - 1, ATTEMPT_BUCKETS - 1), else_=Lead.attempts)
     keys = (Lead.source, Lead.utm_source, Lead.utm_campaign, bucket.label("bucket"))
     return db.session.execute(_funnel(first, last, *keys)).all()
 
 
-def _arrivals(first: date, last: date) -> list[Any]:
+def _arrivals(first: date, last: date) -> Sequence[Any]:
     return db.session.execute(_funnel(first, last, Lead.arrival_day, Lead.arrival_hour)).all()
 
 
-def _first_calls(first: date, last: date) -> list[Any]:
+def _first_calls(first: date, last: date) -> Sequence[Any]:
     return db.session.execute(
         sa.select(Lead.first_call_minutes, sa.func.count().label("leads"))
         .where(*_leads_of(first, last), Lead.first_call_minutes.is_not(None))
@@ -170,7 +171,7 @@ def _first_calls(first: date, last: date) -> list[Any]:
     ).all()
 
 
-def _calls(first: date, last: date) -> list[Any]:
+def _calls(first: date, last: date) -> Sequence[Any]:
     return db.session.execute(
         sa.select(
             CallAttempt.operator_id,
