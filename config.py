@@ -74,6 +74,9 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True, "hide_parameters": True}
 
     CLINIC_NAME = env_str("CLINIC_NAME", "Клиника")
+    # The operator of personal data as the consent document names it (152-FZ art. 9 part 4).
+    CLINIC_LEGAL_NAME = env_str("CLINIC_LEGAL_NAME", "")  # empty: CLINIC_NAME
+    CLINIC_ADDRESS = env_str("CLINIC_ADDRESS", "")
     CLINIC_TIMEZONE = env_str("CLINIC_TIMEZONE", "Europe/Moscow")
     # The number patients can call, as people write it; shown on the form, the
     # thanks page and every error page (nothing is shown while it is unset).

@@ -8,8 +8,9 @@ other detail as it was written (it is then the data itself: a reason, a name, a 
 from __future__ import annotations
 
 import re
+from datetime import date
 
-from flask_babel import gettext as _, lazy_gettext as _l, ngettext
+from flask_babel import format_date, gettext as _, lazy_gettext as _l, ngettext
 
 STATE_LABELS = {
     "new": _l("New"),
@@ -58,6 +59,17 @@ ACTION_LABELS = {
 }
 ROLE_LABELS = {"operator": _l("Operator"), "manager": _l("Manager"), "admin": _l("Admin")}
 
+# "on Monday 7 December": each weekday its own message, for languages that change the weekday's form.
+_ON_WEEKDAY = (
+    _l("on Monday %(date)s"),
+    _l("on Tuesday %(date)s"),
+    _l("on Wednesday %(date)s"),
+    _l("on Thursday %(date)s"),
+    _l("on Friday %(date)s"),
+    _l("on Saturday %(date)s"),
+    _l("on Sunday %(date)s"),
+)
+
 _WEEKDAYS_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _WEEKDAY_LABELS = (_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Sun"))
 
@@ -71,6 +83,11 @@ _USERNAME = re.compile(r"^username=(?P<name>\S+)(?P<locked> locked)?$")
 _USER = re.compile(r"^user \d+ (?P<name>\S+) \((?P<role>\w+)\)$")
 _DOCTOR = re.compile(r"^doctor \d+: (?P<rest>.*?)(?:; plan (?P<plan>.*))?$", re.S)
 _WEEKDAY = re.compile(r"\b(" + "|".join(_WEEKDAYS_EN) + r")\b")
+
+
+def on_day(day: date) -> str:
+    """ "on Monday 7 December" in the reader's language ("в понедельник 7 декабря")."""
+    return str(_ON_WEEKDAY[day.weekday()]) % {"date": format_date(day, "d MMMM")}
 
 
 def label(code: str | None, labels: dict) -> str:
@@ -131,5 +148,5 @@ def describe(kind: str, detail: str | None) -> str:
     if kind.startswith(("user_", "password_")) and (m := _USER.match(detail)):
         return f"{m['name']} ({label(m['role'], ROLE_LABELS)})"
     if kind.startswith("doctor_") and (m := _DOCTOR.match(detail)):
-        return m["rest"] + (f"; {_('hours')}: {_plan(m['plan'])}" if m["plan"] else "")
+        return m["rest"] + ("; " + _("hours: %(plan)s", plan=_plan(m["plan"])) if m["plan"] else "")
     return detail

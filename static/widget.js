@@ -153,7 +153,7 @@
     document.dispatchEvent(event);
   }
 
-  /** <desk>/embed?page=…&ref=…&utm_…=…: where the request comes from. */
+  /** <desk>/embed?page=…&ref=…&utm_…=…&in=widget: where the request comes from. */
   function embedUrl() {
     var params = new URLSearchParams();
     params.set("page", window.location.href.slice(0, MAX_PARAM));
@@ -166,6 +166,7 @@
     if (askedLang && TEXTS.hasOwnProperty(askedLang)) {
       params.set("lang", askedLang);
     }
+    params.set("in", "widget"); // the dialog shows the title: the form does not repeat it
     return deskOrigin + "/embed?" + params.toString();
   }
 

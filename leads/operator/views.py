@@ -23,10 +23,10 @@ from leads.operator.forms import CLOSE_REASON_LABELS, OUTCOME_LABELS, ButtonForm
 from leads.operator.refusals import field_error
 from leads.services.audit import lead_audit_trail
 from leads.services.calls import record_outcome
-from leads.services.clinic import now_utc
+from leads.services.clinic import clinic_calendar, now_utc
 from leads.services.leads import search_leads
 from leads.services.queue import QueueError, claim_lead, queue_view, release_lead, take_next_lead
-from leads.words import ACTION_LABELS, SOURCE_LABELS, STATE_LABELS, describe
+from leads.words import ACTION_LABELS, SOURCE_LABELS, STATE_LABELS, describe, on_day
 
 POLL_SECONDS = 10  # how often the queue page refreshes its live part
 
@@ -60,6 +60,8 @@ def desk_helpers() -> dict:
         "ACTION_LABELS": ACTION_LABELS,
         "SOURCE_LABELS": SOURCE_LABELS,
         "describe": describe,
+        "on_day": on_day,
+        "local_date": lambda moment: clinic_calendar().local(moment).date(),
         "poll_seconds": POLL_SECONDS,
         "now_instant": now_utc(),
         "is_manager": is_manager(),

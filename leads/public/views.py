@@ -17,10 +17,10 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import format_date, get_locale
-from flask_babel import lazy_gettext as _l
+from flask_babel import format_date, get_locale, lazy_gettext as _l
 
-from leads.domain.promise import preferred_windows
+from leads.domain.contact import format_phone
+from leads.domain.promise import preferred_windows, promise_call
 from leads.extensions import csrf, limiter
 from leads.i18n import LANG_COOKIE
 from leads.public import bp
@@ -29,7 +29,7 @@ from leads.public.promise_text import describe_promise
 from leads.public.submission import consent_text, parse, submit
 from leads.services.clinic import calendar_or_default, now_utc
 from leads.services.health import health_report
-from leads.services.intake import UTM_KEYS, promise_for_request
+from leads.services.intake import UTM_KEYS, promise_for_request, recent_request_phone
 
 PUBLIC_ID = re.compile(r"^[A-Za-z0-9_-]{16,32}$")
 
@@ -78,12 +78,17 @@ def _render_form(form: CallbackForm, template: str, status: int = 200, form_erro
     now = now_utc()
     calendar = calendar_or_default(now)
     form.preferred_time.choices = window_choices(calendar, now)
+    sla_minutes = current_app.config["CALLBACK_SLA_MINUTES"]
+    # Outside the hours (or too near closing), the page says before the button when the call will come.
+    promise = promise_call(calendar, now, sla_minutes)
     html = render_template(
         template,
         form=form,
         hours=opening_hours_rows(calendar),
         is_open=calendar.is_open(now),
-        sla_minutes=current_app.config["CALLBACK_SLA_MINUTES"],
+        sla_minutes=sla_minutes,
+        later_promise=describe_promise(promise, calendar.tz, now) if promise.kind == "after" else "",
+        in_widget=request.args.get("in") == "widget",
         form_error=form_error,
     )
     return make_response(html, status)
@@ -192,6 +197,8 @@ def _form_again(embedded: bool) -> CallbackForm:
 def _to_thanks(public_id: str, embedded: bool):
     # The frame may have no cookies: the language travels in the address.
     args: dict[str, Any] = {"embed": "1", "lang": str(get_locale())} if embedded else {}
+    if embedded and request.args.get("in") == "widget":
+        args["in"] = "widget"
     return redirect(url_for(".thanks", public_id=public_id, **args), code=303)
 
 
@@ -205,7 +212,11 @@ def thanks(public_id: str):
     promise = promise_for_request(public_id, now)
     tz = calendar_or_default(now).tz
     return render_template(
-        "public/thanks.html", promise_text=describe_promise(promise, tz, now), embedded=g.frameable
+        "public/thanks.html",
+        promise_text=describe_promise(promise, tz, now),
+        phone=format_phone(recent_request_phone(public_id, now) or ""),
+        embedded=g.frameable,
+        in_widget=request.args.get("in") == "widget",
     )
 
 

@@ -21,8 +21,11 @@ from leads.services.doctors import add_closure, save_doctor
 from leads.services.intake import CallbackRequest, submit_callback_request
 from leads.services.queue import QueueError, claim_lead
 
-FIRST_NAMES = ["Анна", "Иван", "Мария", "Пётр", "Ольга", "Сергей", "Елена", "Дмитрий", "Наталья", "Алексей"]
-LAST_NAMES = ["Иванова", "Смирнов", "Кузнецова", "Попов", "Соколова", "Лебедев", "Козлова", "Новиков"]
+# A surname agrees with the first name's gender: "Сергей Соколов", "Анна Соколова".
+MEN = ["Иван", "Пётр", "Сергей", "Дмитрий", "Алексей"]
+WOMEN = ["Анна", "Мария", "Ольга", "Елена", "Наталья"]
+SURNAMES = [("Иванов", "Иванова"), ("Смирнов", "Смирнова"), ("Кузнецов", "Кузнецова"), ("Попов", "Попова"),
+            ("Соколов", "Соколова"), ("Лебедев", "Лебедева"), ("Козлов", "Козлова"), ("Новиков", "Новикова")]
 SOURCES = [("yandex", "cpc", "spring"), ("google", "cpc", "brand"), ("", "", ""), ("vk", "social", "promo")]
 DOCTORS = [
     ("Алексеева Ирина Петровна", "Терапевт", None),
@@ -46,7 +49,7 @@ def load_demo(lead_count: int = 40, seed: int = 7) -> list[str]:
     lines = _doctors_and_closure(admin_id, now)
     lead_ids = _requests(rng, lead_count, now)
     worked = _calls(rng, lead_ids, operator_id, now) if operator_id else 0
-    lines.append(f"demo data: {lead_count} leads over two weeks, {worked} of them already called")
+    lines.append(f"demo data: {lead_count} leads since {_week_start(now):%d.%m.%Y}, {worked} of them already called")
     return lines
 
 
@@ -61,14 +64,28 @@ def _doctors_and_closure(admin_id: int | None, now: datetime) -> list[str]:
     return [f"demo data: {len(DOCTORS)} doctors, closure on {new_year:%d.%m.%Y}"]
 
 
+def _week_start(now: datetime) -> datetime:
+    """Where the demo's requests begin: this week's Monday at midnight (clinic time), so that the
+    reports' default period shows them; a week ago when this week has barely begun."""
+    local = clinic_calendar(now).local(now)
+    monday = local.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=local.weekday())
+    return monday if now - monday >= timedelta(days=1) else now - timedelta(days=7)
+
+
+def _name(rng: random.Random) -> str:
+    man, woman = rng.choice(SURNAMES)
+    return f"{rng.choice(MEN)} {man}" if rng.random() < 0.5 else f"{rng.choice(WOMEN)} {woman}"
+
+
 def _requests(rng: random.Random, count: int, now: datetime) -> list[int]:
     from leads.public.submission import consent_text
 
     text = consent_text("ru")
+    minutes = int((now - _week_start(now)).total_seconds() // 60)
     for index in range(count):
         source, medium, campaign = rng.choice(SOURCES)
         request = CallbackRequest(
-            name=f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
+            name=_name(rng),
             phone=f"+7916{1000000 + index * 7919 % 9000000:07d}",
             consent_text=text,
             locale="ru",
@@ -78,7 +95,7 @@ def _requests(rng: random.Random, count: int, now: datetime) -> list[int]:
             ip="127.0.0.1",
             user_agent="demo",
         )
-        submit_callback_request(request, now - timedelta(minutes=rng.randint(1, 14 * 24 * 60)))
+        submit_callback_request(request, now - timedelta(minutes=rng.randint(1, minutes)))
     return list(db.session.scalars(sa.select(Lead.id).order_by(Lead.created_at)))
 
 

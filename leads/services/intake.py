@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Mapping, cast
 
@@ -333,3 +333,23 @@ def promise_for_request(public_id: str, now: datetime | None = None) -> CallProm
         return CallPromise(kind=kind, minutes=row.promise_minutes, at=row.promise_at, until=row.promise_until)
     now = now or now_utc()
     return promise_call(calendar_or_default(now), now, current_app.config["CALLBACK_SLA_MINUTES"])
+
+
+THANKS_PHONE_MINUTES = 30  # the thanks page repeats the number only this soon after the request
+
+
+def recent_request_phone(public_id: str, now: datetime) -> str | None:
+    """The number a request gave, while its thanks page may still repeat it (so a typo is seen).
+
+    None for an unknown id, an older request, or while the database is down.
+    """
+    try:
+        row = db.session.execute(
+            sa.select(LeadRequest.phone, LeadRequest.created_at).where(LeadRequest.public_id == public_id)
+        ).first()
+    except SQLAlchemyError:
+        db.session.rollback()
+        return None
+    if row is None or now - row.created_at > timedelta(minutes=THANKS_PHONE_MINUTES):
+        return None
+    return row.phone

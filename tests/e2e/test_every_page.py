@@ -144,3 +144,19 @@ def test_the_scan_sees_a_stored_code_and_a_latin_word():
     assert foreign_words(["Источник", "form"], "ru") == {"form"}
     assert foreign_words(["IP-адрес", "UTM"], "ru") == set()
     assert foreign_words(["Source", "form", "no_answer later"], "en") == {"form", "no_answer"}
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_the_staff_header_fits_one_line_at_1366_px_for_every_role(browser, live_server, demo, lang):
+    for role in PASSWORDS:
+        context = browser.new_context(viewport={"width": 1366, "height": 900})
+        context.add_cookies([{"name": "lang", "value": lang, "url": live_server.url}])
+        page = context.new_page()
+        sign_in_as(page, live_server.url, role)
+        header = page.locator(".site-header")
+        tops = page.locator(".site-header a, .site-header button, .site-header .nav-user").evaluate_all(
+            "items => items.map(item => Math.round(item.getBoundingClientRect().top + item.getBoundingClientRect().height / 2))"
+        )
+        assert max(tops) - min(tops) <= 4, f"{role} ({lang}): header items on more than one line: {tops}"
+        assert header.evaluate("h => h.scrollWidth <= h.clientWidth"), f"{role} ({lang}): header overflows"
+        context.close()

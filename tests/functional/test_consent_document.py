@@ -79,3 +79,25 @@ def test_an_edited_consent_document_gets_a_new_version(client, editable_consent)
     (v1, sha1), (v2, sha2) = stored_requests()
     assert (v1, v2) == (1, 2)
     assert (sha1, sha2) == (text_sha256(first_text), text_sha256(second_text))
+
+
+@pytest.mark.parametrize(
+    "clinic_name, days, period",
+    [("Клиника", 365, "365 дней"), ("Здоровье", 21, "21 день"), ("ООО «Клиника Здоровье»", 3, "3 дня")],
+)
+def test_the_document_names_the_operator_its_address_and_the_retention_period(app, client, clinic_name, days, period):
+    app.config.update(CLINIC_NAME=clinic_name, CLINIC_LEGAL_NAME="", CLINIC_ADDRESS="Москва, ул. Лесная, д. 5",
+                      RETENTION_DAYS=days)
+    text = re.sub(r"<[^>]+>", "", document_on_page(client, "ru"))
+    assert f"Оператор персональных данных (далее — Оператор): {clinic_name}, адрес: Москва, ул. Лесная, д. 5." in text
+    assert f"не дольше {period} после последнего обращения" in text
+    # The items 152-FZ art. 9 part 4 lists: purposes, data, actions, term, withdrawal.
+    for heading in ("Для чего", "Какие данные", "Что Оператор делает с данными", "Сколько действует согласие",
+                    "Как отозвать согласие"):
+        assert heading in text
+    assert "согласие Клиник" not in text and "(далее — Клиника)" not in text
+
+
+def test_the_legal_name_replaces_the_clinic_s_short_name(app, client):
+    app.config.update(CLINIC_NAME="Здоровье", CLINIC_LEGAL_NAME="ООО «Здоровье», ИНН 7701234567")
+    assert "ООО «Здоровье», ИНН 7701234567" in document_on_page(client, "en")

@@ -118,7 +118,7 @@ def test_the_page_shows_the_week_s_figures_without_inline_code(app, manager, mak
     first_call = {row[0]: row[1] for row in tables["first_call"][1:]}
     assert first_call["Медиана, рабочих минут"] == "22,5"
     assert first_call["90-й перцентиль, рабочих минут"] == "46,5"
-    assert first_call["Доля в пределах SLA, %"] == "40,0"
+    assert first_call["Доля в пределах норматива, %"] == "40,0"
     # The CSP allows no inline script or style: data only, classes only.
     assert "style=" not in html
     scripts = re.findall(r"<script([^>]*)>(.*?)</script>", html, re.S)

@@ -23,3 +23,15 @@ def test_demo_loads_logins_doctors_and_leads_in_many_states_once(runner):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)) > 0
     assert "already loaded" in again.output
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Lead)) == 40
+
+
+def test_demo_names_agree_in_gender_and_requests_fall_in_the_current_week(runner):
+    with time_machine.travel(at("2026-11-26 15:00"), tick=False):  # a Thursday
+        assert runner.invoke(args=["demo"]).exit_code == 0
+    names = list(db.session.scalars(sa.select(Lead.name)))
+    for name in names:
+        first, last = name.split()
+        female = first in {"Анна", "Мария", "Ольга", "Елена", "Наталья"}
+        assert last.endswith("а") == female, name
+    arrived = list(db.session.scalars(sa.select(Lead.created_at)))
+    assert min(arrived) >= at("2026-11-23 00:00") and max(arrived) <= at("2026-11-26 15:00")
