@@ -17,10 +17,9 @@ from flask import Response, redirect, render_template, request, url_for
 
 from leads.manager import bp
 from leads.manager.forms import RangeForm, russian, weekday_name, word
-from leads.operator.forms import OUTCOME_LABELS
 from leads.services.clinic import clinic_calendar, now_utc
 from leads.services.reports import Counts, Report, build_report
-from leads.words import SOURCE_LABELS, label
+from leads.words import OUTCOME_LABELS, SOURCE_LABELS, label
 
 
 @dataclass(frozen=True)

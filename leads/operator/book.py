@@ -35,7 +35,7 @@ from leads.services.appointments import (
     reschedule_appointment,
 )
 from leads.services.clinic import clinic_calendar, now_utc
-from leads.services.queue import QueueError
+from leads.services.errors import QueueError
 
 
 @bp.get("/leads/<int:lead_id>/slots")

@@ -19,14 +19,23 @@ from leads.errors import error_response, wants_json
 from leads.net import client_ip
 from leads.operator import bp
 from leads.operator.card import refused, render_card
-from leads.operator.forms import CLOSE_REASON_LABELS, OUTCOME_LABELS, ButtonForm, OutcomeForm, SearchForm
+from leads.operator.forms import ButtonForm, OutcomeForm, SearchForm
 from leads.operator.refusals import field_error
 from leads.services.audit import lead_audit_trail
 from leads.services.calls import record_outcome
 from leads.services.clinic import clinic_calendar, now_utc
 from leads.services.leads import search_leads
-from leads.services.queue import QueueError, claim_lead, queue_view, release_lead, take_next_lead
-from leads.words import ACTION_LABELS, SOURCE_LABELS, STATE_LABELS, describe, on_day
+from leads.services.errors import QueueError
+from leads.services.queue import claim_lead, queue_view, release_lead, take_next_lead
+from leads.words import (
+    ACTION_LABELS,
+    CLOSE_REASON_LABELS,
+    OUTCOME_LABELS,
+    SOURCE_LABELS,
+    STATE_LABELS,
+    describe,
+    on_day,
+)
 
 POLL_SECONDS = 10  # how often the queue page refreshes its live part
 

@@ -26,7 +26,8 @@ from leads.i18n import LANG_COOKIE
 from leads.public import bp
 from leads.public.forms import CallbackForm, honeypot_filled, sent_too_fast, started_is_valid, started_token
 from leads.public.promise_text import describe_promise
-from leads.public.submission import consent_text, parse, submit
+from leads.public.submission import parse, submit
+from leads.services.consent import consent_text
 from leads.services.clinic import calendar_or_default, now_utc
 from leads.services.health import health_report
 from leads.services.intake import UTM_KEYS, promise_for_request, recent_request_phone

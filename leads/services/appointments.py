@@ -36,7 +36,7 @@ from leads.services.calls import add_outcome, check_may_record, clean_note
 from leads.services.clinic import clinic_calendar, now_utc
 from leads.services.doctors import DoctorInfo, plan_from_json
 from leads.services.free_slots import LIVE_SQL, FreeSlot, find_free_slots, first_free_slots, slot_minutes
-from leads.services.queue import LeadNotOpen
+from leads.services.errors import LeadNotOpen
 from leads.services.unit_of_work import unit_of_work
 
 __all__ = [
@@ -274,7 +274,7 @@ def book_appointment(
 
     :raise AppointmentError: a slot refusal code, "not_found" (field "doctor"),
         "lead_not_open"; SlotTaken with the free slots nearby.
-    :raise LeadNotFound, LeadClaimedByOther, OutcomeRaced: see leads.services.queue / calls.
+    :raise LeadNotFound, LeadClaimedByOther, OutcomeRaced: see leads.services.errors.
     :raise InvalidField: ("note", …).
     """
     now = now or now_utc()

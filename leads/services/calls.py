@@ -24,14 +24,13 @@ from leads.extensions import db
 from leads.models import CallAttempt, DoNotCall, Lead, LeadEvent, User
 from leads.services.audit import record_audit
 from leads.services.clinic import clinic_calendar, now_utc
-from leads.services.queue import LeadClaimedByOther, LeadNotFound, LeadNotOpen, QueueError
+from leads.services.errors import LeadClaimedByOther, LeadNotFound, LeadNotOpen, OutcomeRaced
 from leads.services.report_facts import first_call_minutes
 from leads.services.unit_of_work import unit_of_work
 
 __all__ = [
     "NOTE_MAX_LENGTH",
     "OFFERED_OUTCOMES",
-    "OutcomeRaced",
     "add_outcome",
     "check_may_record",
     "claim_holder",
@@ -55,10 +54,6 @@ OFFERED_OUTCOMES: tuple[Outcome, ...] = (
     Outcome.DO_NOT_CALL,
     Outcome.SPAM,
 )
-
-
-class OutcomeRaced(QueueError):
-    """Someone else recorded an outcome on this lead at the same moment."""
 
 
 def claim_holder(lead: Lead, now: datetime) -> int | None:
@@ -119,7 +114,7 @@ def record_outcome(
     :raise OutcomeError: "unknown_outcome", "outcome_not_offered" (booked), or
         the domain's "callback_time_required" / "callback_time_past" / "callback_time_closed".
     :raise InvalidField: ("note", "too_long" | "control_chars").
-    :raise LeadNotFound, LeadNotOpen, LeadClaimedByOther, OutcomeRaced: see leads.services.queue.
+    :raise LeadNotFound, LeadNotOpen, LeadClaimedByOther, OutcomeRaced: see leads.services.errors.
     """
     now = now or now_utc()
     parsed = _parse_outcome(outcome)
@@ -141,7 +136,7 @@ def record_outcome(
 def check_may_record(lead_id: int, user_id: int, *, is_manager: bool = False, now: datetime) -> Lead:
     """The lead, freshly read, if `user_id` may record an outcome on it now.
 
-    :raise LeadNotFound, LeadClaimedByOther, LeadNotOpen: see leads.services.queue.
+    :raise LeadNotFound, LeadClaimedByOther, LeadNotOpen: see leads.services.errors.
     """
     return _check_may_record(
         db.session.get(Lead, lead_id, populate_existing=True), lead_id, user_id, is_manager, now

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from weakref import WeakKeyDictionary
 
 import sqlalchemy as sa
+from flask import current_app, render_template
+from flask_babel import get_locale
+from jinja2 import Template
 from sqlalchemy.exc import IntegrityError
 
 from leads.extensions import db
@@ -64,3 +67,25 @@ def consent_version(locale: str, body: str) -> ConsentVersion:
 def forget_cached_versions() -> None:
     """Drop the in-process cache (tests that recreate the database use it)."""
     _known.clear()
+
+
+# The consent text rendered from each template object.  Jinja hands back a new
+# object when it loads the file anew (an edited file, where templates
+# auto-reload; a new app), so a changed document is rendered, hashed and
+# versioned again, while an unchanged one is not rendered on every request.
+_rendered_consent: WeakKeyDictionary[Template, str] = WeakKeyDictionary()
+
+
+def consent_text(locale: str | None = None) -> str:
+    """The consent document exactly as shown at /consent, in `locale`.
+
+    Each language's document is its own template, which uses the settings
+    (the clinic's name) and nothing of the request: its rendering is kept per
+    template object.
+    """
+    locale = locale or str(get_locale())
+    template = current_app.jinja_env.get_template(f"consent/text_{locale}.html")
+    text = _rendered_consent.get(template)
+    if text is None:
+        text = _rendered_consent[template] = render_template(template)
+    return text

@@ -19,7 +19,8 @@ from leads.services.calls import record_outcome
 from leads.services.clinic import clinic_calendar, now_utc
 from leads.services.doctors import add_closure, save_doctor
 from leads.services.intake import CallbackRequest, submit_callback_request
-from leads.services.queue import QueueError, claim_lead
+from leads.services.errors import QueueError
+from leads.services.queue import claim_lead
 
 # A surname agrees with the first name's gender: "Сергей Соколов", "Анна Соколова".
 MEN = ["Иван", "Пётр", "Сергей", "Дмитрий", "Алексей"]
@@ -78,7 +79,7 @@ def _name(rng: random.Random) -> str:
 
 
 def _requests(rng: random.Random, count: int, now: datetime) -> list[int]:
-    from leads.public.submission import consent_text
+    from leads.services.consent import consent_text
 
     text = consent_text("ru")
     minutes = int((now - _week_start(now)).total_seconds() // 60)

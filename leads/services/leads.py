@@ -21,7 +21,7 @@ from leads.services.audit import record_audit
 from leads.services.calls import claim_holder
 from leads.services.clinic import now_utc
 from leads.services.data_rights import is_on_do_not_call
-from leads.services.queue import LeadNotFound
+from leads.services.errors import LeadNotFound
 
 __all__ = [
     "LeadCard",

@@ -29,14 +29,11 @@ from leads.domain.queue import TIER_RULES, CallbackOwner, TierRule
 from leads.extensions import db
 from leads.models import OPEN_STATE_VALUES, Lead, LeadEvent, User
 from leads.services.clinic import clinic_calendar, now_utc
+from leads.services.errors import LeadClaimedByOther, LeadNotFound, LeadNotOpen, QueueError
 from leads.services.unit_of_work import unit_of_work
 
 __all__ = [
-    "LeadClaimedByOther",
-    "LeadNotFound",
-    "LeadNotOpen",
     "QueueCounters",
-    "QueueError",
     "QueueRow",
     "QueueView",
     "claim_lead",
@@ -49,27 +46,6 @@ __all__ = [
 TAKE_LOCK = sa.text("SELECT pg_advisory_xact_lock(1413565253, :me)")
 # Rounds of read-then-conditional-update in claim/release before giving up.
 CLAIM_ROUNDS = 3
-
-
-class QueueError(Exception):
-    """A queue operation was refused."""
-
-
-class LeadNotFound(QueueError):
-    """No lead has this id."""
-
-
-class LeadNotOpen(QueueError):
-    """The lead is booked or closed: nobody calls it from the queue any more."""
-
-
-class LeadClaimedByOther(QueueError):
-    """Another operator holds a live claim on the lead."""
-
-    def __init__(self, holder_id: int, holder_name: str) -> None:
-        super().__init__(f"lead is held by {holder_name}")
-        self.holder_id = holder_id
-        self.holder_name = holder_name
 
 
 @dataclass(frozen=True)
