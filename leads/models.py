@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy import orm as so
 from sqlalchemy.types import TypeDecorator
 
-from leads.domain.outcomes import OPEN_STATES
+from leads.domain.outcomes import OPEN_STATES, LeadState
 from leads.extensions import Base, db
 
 if TYPE_CHECKING:
@@ -61,6 +61,19 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=timezone.utc)
+
+
+class LeadStateType(TypeDecorator):
+    """A lead's state: stored as its text, read back as a LeadState (an unknown text is refused)."""
+
+    impl = sa.String(16)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else LeadState(value).value
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else LeadState(value)
 
 
 OPEN_STATE_VALUES = tuple(sorted(state.value for state in OPEN_STATES))
@@ -154,7 +167,7 @@ class Lead(Model):
     public_id: so.Mapped[str] = so.mapped_column(sa.String(32), unique=True, default=new_public_id)
     name: so.Mapped[str] = so.mapped_column(sa.String(100))
     phone: so.Mapped[str] = so.mapped_column(sa.String(20), index=True)
-    state: so.Mapped[str] = so.mapped_column(sa.String(16), default="new")
+    state: so.Mapped[LeadState] = so.mapped_column(LeadStateType, default=LeadState.NEW)
     close_reason: so.Mapped[Optional[str]] = so.mapped_column(sa.String(32))
     source: so.Mapped[str] = so.mapped_column(sa.String(16), default="form")
     comment: so.Mapped[str] = so.mapped_column(sa.String(500), default="")

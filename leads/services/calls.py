@@ -40,9 +40,9 @@ __all__ = [
 
 NOTE_MAX_LENGTH = 1000  # CallAttempt.note's column length
 
-# What the desk offers, in the order of the buttons and their keyboard shortcuts.
-# `booked` arrives with the appointment book, which creates the appointment in
-# the same transaction; until then it is refused.
+# What the desk records, in the order of the buttons and their keyboard shortcuts.
+# `booked` is not among them: the appointment book records it together with the
+# appointment, in one transaction (leads/services/appointments.py).
 OFFERED_OUTCOMES: tuple[Outcome, ...] = (
     Outcome.NO_ANSWER,
     Outcome.BUSY,
@@ -69,7 +69,7 @@ def _parse_outcome(outcome: str | Outcome) -> Outcome:
     except ValueError:
         raise OutcomeError("unknown_outcome", f"unknown outcome {outcome!r}") from None
     if parsed not in OFFERED_OUTCOMES:
-        raise OutcomeError("outcome_not_offered", f"{parsed} cannot be recorded from the desk yet")
+        raise OutcomeError("outcome_not_offered", f"{parsed} is recorded by booking an appointment, not from the desk")
     return parsed
 
 
@@ -169,7 +169,7 @@ def add_outcome(
         calendar,
         outcome,
         now,
-        current_state=LeadState(lead.state),
+        current_state=lead.state,
         attempts_before=lead.attempts,
         max_attempts=current_app.config["MAX_ATTEMPTS"],
         callback_at=callback_at if outcome is Outcome.CALLBACK else None,
