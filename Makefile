@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint install install-dev translations messages migrate demo clean
+.PHONY: run test lint bandit install install-dev translations messages migrate demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,10 @@ test: install-dev translations
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+
+# Static security check: any bandit warning not accepted (with its reason) in .ci/bandit-baseline.json fails.
+bandit: install-dev
+	$(BIN)/bandit -q -r leads config.py wsgi.py -b .ci/bandit-baseline.json
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -129,14 +129,18 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
     SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 60)
+    # However busy, a session ends this long after signing in (a shift, with room to spare).
+    SESSION_MAX_HOURS = env_int("SESSION_MAX_HOURS", 12)
     WTF_CSRF_TIME_LIMIT = None  # tied to the session instead of a clock
 
     LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+    # `flask demo` and its known logins (admin / admin-demo-pass …): development and tests only.
+    DEMO_ALLOWED = False
 
     @staticmethod
     def validate(settings: Mapping[str, Any]) -> None:
         """Refuse settings that cannot work; create_app() calls it on the final config."""
-        for name in ("CALLBACK_SLA_MINUTES", "CLAIM_MINUTES", "MAX_ATTEMPTS", "RETENTION_DAYS"):
+        for name in ("CALLBACK_SLA_MINUTES", "CLAIM_MINUTES", "MAX_ATTEMPTS", "RETENTION_DAYS", "SESSION_MAX_HOURS"):
             if settings[name] <= 0:
                 raise RuntimeError(f"{name} must be positive")
         if not 5 <= settings["SLOT_MINUTES"] <= 240:
@@ -154,12 +158,14 @@ class DevelopmentConfig(Config):
     and kept in instance/ (create_app), so restarts keep people signed in."""
 
     DEBUG = True
+    DEMO_ALLOWED = True
 
 
 class TestingConfig(Config):
     """The test suite: isolated database, no rate limits unless a test turns them on."""
 
     TESTING = True
+    DEMO_ALLOWED = True
     SECRET_KEY = "test-secret-key"
     SQLALCHEMY_DATABASE_URI = env_str("TEST_DATABASE_URL", "sqlite://")
     RATELIMIT_ENABLED = False
@@ -181,6 +187,15 @@ class ProductionConfig(Config):
         Config.validate(settings)
         if not settings.get("SECRET_KEY"):
             raise RuntimeError("SECRET_KEY must be set in production")
+        # memory:// counts in each worker process alone: N gunicorn workers let N times the limit
+        # through.  Only a deployment that says it runs one worker (gunicorn's WEB_CONCURRENCY=1) may.
+        memory = settings["RATELIMIT_STORAGE_URI"].startswith("memory://")
+        if settings["RATELIMIT_ENABLED"] and memory and os.environ.get("WEB_CONCURRENCY", "").strip() != "1":
+            raise RuntimeError(
+                "RATELIMIT_STORAGE_URI is memory://, which every gunicorn worker counts alone: "
+                "set RATELIMIT_STORAGE_URI=redis://host:6379/0 (shared by the workers), "
+                "or WEB_CONCURRENCY=1 for a single worker"
+            )
 
 
 CONFIGS = {

@@ -21,11 +21,20 @@ def spool_replay() -> None:
 
 @click.command("demo")
 @click.option("--leads", "lead_count", default=40, show_default=True, help="How many demo leads to create.")
+@with_appcontext
 def demo(lead_count: int) -> None:
-    """Load demo data and print the demo logins (idempotent)."""
+    """Load demo data and print the demo logins (idempotent; development and testing only)."""
+    from flask import current_app
+
     from leads.services.demo import load_demo
     from leads.services.demo_users import load_demo_users
 
+    if not current_app.config["DEMO_ALLOWED"]:
+        raise click.ClickException(
+            "The demo data and its known logins are for development only (FLASK_ENV_CONFIG=development); "
+            "this app runs another configuration, so nothing was created. "
+            "Create real accounts with `flask --app wsgi users create NAME --role admin`."
+        )
     for line in [*load_demo_users(), *load_demo(lead_count)]:
         click.echo(line)
 

@@ -74,6 +74,13 @@ def appointments_to_mark(app: Flask) -> object:
     return _run(app, "appointments_to_mark", lambda now: f"{count_appointments_to_mark(now)} to mark")
 
 
+def login_failures(app: Flask) -> object:
+    """Forget failed sign-ins older than the throttle remembers."""
+    from leads.services.maintenance import purge_login_failures
+
+    return _run(app, "login_failures", lambda now: f"{purge_login_failures(now)} purged")
+
+
 @dataclass(frozen=True)
 class JobSpec:
     """One job: its id, its function as an importable reference, and how often it runs."""
@@ -89,6 +96,7 @@ JOBS = (
     JobSpec("callback_grace", "leads.jobs:callback_grace", every_seconds=60),
     JobSpec("spool_replay", "leads.jobs:spool_replay", every_seconds=60),
     JobSpec("appointments_to_mark", "leads.jobs:appointments_to_mark", every_seconds=15 * 60),
+    JobSpec("login_failures", "leads.jobs:login_failures", every_seconds=15 * 60),
     # At night, when nobody works with the leads it rewrites.
     JobSpec("retention", "leads.jobs:retention", daily_at=(3, 30)),
 )

@@ -16,8 +16,9 @@ _SEPARATOR = r"(?:[\s\-().+]|%20|%28|%29)*"
 PHONE_LIKE = re.compile(rf"(?:\+|%2B)?\d{_SEPARATOR}(?:\d{_SEPARATOR}){{5,}}\d")
 
 
-# A search term in a URL may be a patient's name.
-SEARCH_TERM = re.compile(r"([?&]q=)[^&\s\"']*")
+# A search term or a note in a URL may be a patient's name, also inside an encoded `next`
+# (leads.redirects.PERSONAL_PARAMS).
+SEARCH_TERM = re.compile(r"((?:[?&]|%3F|%26)(?:q|note|name|phone|comment)(?:=|%3D))(?:(?!%26)[^&\s\"'])*", re.IGNORECASE)
 
 
 def redact(text: str) -> str:

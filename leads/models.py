@@ -112,6 +112,10 @@ class User(Model):
     session_token: so.Mapped[str] = so.mapped_column(sa.String(64), default=new_public_id)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     last_login_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
+    # Two-factor sign-in (managers, admins): the TOTP key, and the last time step used,
+    # so that one code never signs in twice.
+    totp_secret: so.Mapped[Optional[str]] = so.mapped_column(sa.String(64))
+    totp_last_step: so.Mapped[Optional[int]] = so.mapped_column(sa.BigInteger)
 
     # Flask-Login protocol
     @property
@@ -128,6 +132,25 @@ class User(Model):
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_token}"
+
+
+class RecoveryCode(Model):
+    """A one-time code that replaces the authenticator app once (kept as a SHA-256)."""
+
+    __tablename__ = "recovery_codes"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
+    code_sha256: so.Mapped[str] = so.mapped_column(sa.String(64))
+    used_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
+
+
+class TwoFactorRole(Model):
+    """A role whose people must sign in with a second factor (set by an admin)."""
+
+    __tablename__ = "two_factor_roles"
+
+    role: so.Mapped[str] = so.mapped_column(sa.String(16), primary_key=True)
 
 
 class LoginFailure(Model):

@@ -56,6 +56,17 @@ ACTION_LABELS = {
     "privacy_lookup": _l("Looked up a patient's data"),
     "privacy_export": _l("Exported a patient's data"),
     "privacy_erase": _l("Erased a patient's data"),
+    "search": _l("Searched for patients"),
+    "list_queue": _l("Was shown the queue"),
+    "list_day_book": _l("Was shown the day's book"),
+    "list_visits_to_mark": _l("Was shown the visits to mark"),
+    "password_changed": _l("Changed their password"),
+    "password_change_failed": _l("Gave a wrong current password"),
+    "two_factor_enabled": _l("Turned two-factor sign-in on"),
+    "two_factor_disabled": _l("Turned two-factor sign-in off"),
+    "two_factor_required": _l("Set who must sign in with a second factor"),
+    "login_second_factor": _l("Signed in with the app's code"),
+    "login_recovery_code": _l("Signed in with a recovery code"),
 }
 OUTCOME_LABELS = {
     "booked": _l("Booked"),

@@ -7,7 +7,7 @@ from flask_login import current_user, login_user
 
 from leads.admin import bp
 from leads.admin.forms import ROLE_LABELS, ClosureForm, CreateUserForm, DoctorForm, PasswordForm
-from leads.auth.forms import EmptyForm
+from leads.auth.forms import EmptyForm, TwoFactorRolesForm
 from leads.auth.sessions import mark_seen
 from leads.net import client_ip
 from leads.services.accounts import (
@@ -35,6 +35,7 @@ from leads.services.doctors import (
     set_doctor_active,
     specialties,
 )
+from leads.services.two_factor import required_roles, set_required_roles
 
 
 def _actor() -> Actor:
@@ -62,6 +63,7 @@ def _render_users(form: CreateUserForm, status: int = 200):
             form=form,
             button=EmptyForm(),
             role_labels=ROLE_LABELS,
+            two_factor_form=TwoFactorRolesForm(formdata=None, data={r: True for r in required_roles()}),
         ),
         status,
     )
@@ -87,6 +89,16 @@ def create():
         _show_field_error(form, refused)
         return _render_users(form, 422)
     flash(_("Account %(name)s created.", name=user.username), "info")
+    return _to_users()
+
+
+@bp.post("/two-factor")
+def two_factor_roles():
+    """Which roles must sign in with a second factor."""
+    form = TwoFactorRolesForm()
+    form.validate_on_submit()  # CSRF was checked before the view ran
+    set_required_roles({role for role in ("manager", "admin") if getattr(form, role).data}, _actor())
+    flash(_("Saved: who must sign in with a second factor."), "info")
     return _to_users()
 
 

@@ -19,9 +19,10 @@ def unauthorized():
     return deny_unless(ROLES)
 
 
-from leads.auth import loader, views  # noqa: E402,F401  (registers the user loader and routes)
+from leads.auth import loader, two_factor_views, views  # noqa: E402,F401  (the user loader and routes)
 from leads.auth.nav import inject_nav  # noqa: E402
 from leads.auth.sessions import expire_idle_session  # noqa: E402
 
 bp.before_app_request(expire_idle_session)
+bp.before_app_request(two_factor_views.require_set_up)
 bp.app_context_processor(inject_nav)

@@ -14,6 +14,7 @@ from flask import Blueprint, abort, make_response, redirect, request, url_for
 from flask_login import current_user
 
 from leads.errors import error_response, wants_json
+from leads.redirects import without_personal_data
 
 from leads.domain.roles import (  # noqa: F401  (re-exported for the blueprints)
     ADMIN,
@@ -26,6 +27,11 @@ from leads.domain.roles import (  # noqa: F401  (re-exported for the blueprints)
 )
 
 
+def _this_page() -> str:
+    """This request's address as the login page's `next`: no search term or note in it."""
+    return without_personal_data(request.path, request.query_string.decode("latin-1"))
+
+
 def _login_from_htmx():
     """401 telling htmx to load the login page in the whole window, back to the page shown.
 
@@ -33,9 +39,9 @@ def _login_from_htmx():
     of the page it refreshes (a live queue polling after the session ended).
     """
     shown = urlsplit(request.headers.get("HX-Current-URL", ""))
-    back = shown.path + (f"?{shown.query}" if shown.query else "") if shown.path.startswith("/") else None
+    back = without_personal_data(shown.path, shown.query) if shown.path.startswith("/") else None
     response = make_response(error_response(401))
-    response.headers["HX-Redirect"] = url_for("auth.login", next=back or request.full_path.rstrip("?"))
+    response.headers["HX-Redirect"] = url_for("auth.login", next=back or _this_page())
     return response
 
 
@@ -46,7 +52,7 @@ def deny_unless(roles: Iterable[str]):
             return _login_from_htmx()
         if wants_json():
             return error_response(401)
-        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return redirect(url_for("auth.login", next=_this_page()))
     if current_user.role not in roles:
         return error_response(403)
     return None

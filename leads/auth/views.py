@@ -11,12 +11,20 @@ from flask_login import current_user, login_user, logout_user
 
 from leads.auth import bp
 from leads.auth.access import ROLES, roles_required
-from leads.auth.forms import EmptyForm, LoginForm
+from leads.auth.forms import ChangePasswordForm, EmptyForm, LoginForm
 from leads.auth.redirects import home_for, safe_next
-from leads.auth.sessions import mark_seen
+from leads.auth.sessions import mark_signed_in
+from leads.auth.two_factor_views import ask_for_code
 from leads.extensions import limiter
 from leads.net import client_ip
-from leads.services.accounts import BadCredentials, LoginThrottled, authenticate, sign_out
+from leads.services.accounts import (
+    AccountError,
+    BadCredentials,
+    LoginThrottled,
+    authenticate,
+    change_password,
+    sign_out,
+)
 
 
 def login_rate_limit() -> str:
@@ -63,8 +71,10 @@ def login():
     target = safe_next(form.next.data) or home_for(user.role)
     # A fresh session for the signed-in person: nothing carried over from before.
     session.clear()
+    if user.totp_secret:
+        return ask_for_code(user, target)
     login_user(user)
-    mark_seen()
+    mark_signed_in()
     return redirect(target, code=303)
 
 
@@ -80,3 +90,22 @@ def logout():
     session.clear()
     flash(_("You have signed out."), "info")
     return redirect(url_for("auth.login"), code=303)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@roles_required(*ROLES)
+def account_password():
+    """Change one's own password (the current one first); the other sessions end, this one goes on."""
+    form = ChangePasswordForm()
+    if not form.validate_on_submit():
+        return render_template("auth/password.html", form=form), 422 if form.is_submitted() else 200
+    try:
+        user = change_password(current_user.id, form.current_password.data, form.password.data, ip=client_ip())
+    except LoginThrottled as locked:
+        return render_template("auth/password.html", form=form, error=throttled_message(locked.until)), 429
+    except AccountError as refused:
+        getattr(form, refused.field or "password").errors = [str(refused.message)]
+        return render_template("auth/password.html", form=form), 422
+    login_user(user)  # the new session token: the others no longer match
+    flash(_("Your password is changed. Your other sessions are signed out."), "info")
+    return redirect(home_for(user.role), code=303)

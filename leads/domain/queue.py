@@ -112,6 +112,20 @@ def is_due(lead: QueueCandidate, now: datetime) -> bool:
     return lead.next_call_at is not None and lead.next_call_at <= now
 
 
+def reserved_for_colleague(
+    state: str, callback_owner_id: int | None, next_call_at: datetime | None, user_id: int, now: datetime,
+    grace: timedelta,
+) -> bool:
+    """True while a lead is another operator's personal callback, not yet overdue by more than ``grace``.
+
+    Until then only its owner (or a manager) may claim it or record on it, as
+    the queue serves it to nobody else (`tier_of`).
+    """
+    if state != LeadState.CALLBACK or callback_owner_id is None or callback_owner_id == user_id:
+        return False
+    return next_call_at is None or now - next_call_at <= grace
+
+
 def _owner_matches(owner: CallbackOwner, lead: QueueCandidate, user_id: int, now: datetime, grace: timedelta) -> bool:
     if owner is CallbackOwner.ME:
         return lead.callback_owner_id == user_id

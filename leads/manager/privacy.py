@@ -19,9 +19,11 @@ from wtforms.validators import DataRequired, Optional as OptionalValue
 from leads.domain.contact import format_phone
 from leads.manager import bp
 from leads.net import client_ip
+from leads.services.audit import audit_served
 from leads.services.clinic import now_utc
 from leads.services.audit import audit_log, staff_for_filter
-from leads.services.data_rights import PhoneNotValid, erase_patient, export_patient, look_up_patient, parse_phone
+from leads.services.data_rights import PhoneNotValid, export_patient, look_up_patient, parse_phone
+from leads.services.erasure import erase_patient
 from leads.services.maintenance import appointments_to_mark
 from leads.words import ACTION_LABELS, STATE_LABELS, describe, label
 
@@ -181,4 +183,7 @@ def audit():
 @bp.get("/visits-to-mark")
 def visits_to_mark():
     """Visits that have ended and still say 'scheduled': each links to its card, where it is marked."""
-    return render_template("manager/audit_visits.html", visits=appointments_to_mark(now_utc()))
+    visits = appointments_to_mark(now_utc())
+    if visits:
+        audit_served(current_user.id, "list_visits_to_mark", [visit.lead_id for visit in visits], ip=client_ip())
+    return render_template("manager/audit_visits.html", visits=visits)

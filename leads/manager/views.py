@@ -1,14 +1,11 @@
 """The manager's report page and its CSV files.
 
 The page and each CSV are made from the same `Table` values, so a number in a
-spreadsheet is the number on the page.  The CSV files are for Excel with
-Russian settings and for LibreOffice: UTF-8 with a BOM, `;` between fields,
-CRLF line ends, a decimal comma, dates as DD.MM.YYYY.
+spreadsheet is the number on the page.  The CSV files (written by
+leads.spreadsheet) have a decimal comma and dates as DD.MM.YYYY.
 """
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import date
 from typing import Union
@@ -19,6 +16,7 @@ from leads.manager import bp
 from leads.manager.forms import RangeForm, russian, weekday_name, word
 from leads.services.clinic import clinic_calendar, now_utc
 from leads.services.reports import Counts, Report, build_report
+from leads.spreadsheet import csv_text
 from leads.words import OUTCOME_LABELS, SOURCE_LABELS, label
 
 
@@ -189,13 +187,8 @@ def chart_data(table: Table) -> dict:
 
 
 def csv_body(table: Table) -> str:
-    """The table as CSV for Excel (Russian settings) and LibreOffice."""
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(table.headers)
-    for row in table.rows:
-        writer.writerow([format_cell(cell, decimal_comma=True) for cell in row])
-    return "\ufeff" + out.getvalue()
+    """The table as CSV for Excel (Russian settings) and LibreOffice (leads.spreadsheet)."""
+    return csv_text([table.headers, *([format_cell(cell, decimal_comma=True) for cell in row] for row in table.rows)])
 
 
 # -- routes -----------------------------------------------------------------------------------

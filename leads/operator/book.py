@@ -21,6 +21,7 @@ from leads.domain.outcomes import OutcomeError
 from leads.errors import error_response, wants_json
 from leads.extensions import db
 from leads.models import Lead
+from leads.net import client_ip
 from leads.operator import bp
 from leads.operator.card import booking_context, date_or_none, refused
 from leads.operator.forms import APPOINTMENT_STATUS_LABELS, AttendanceForm, BookForm, CancelForm
@@ -34,6 +35,7 @@ from leads.services.appointments import (
     mark_attendance,
     reschedule_appointment,
 )
+from leads.services.audit import audit_served
 from leads.services.clinic import clinic_calendar, now_utc
 from leads.services.errors import QueueError
 
@@ -112,7 +114,9 @@ def reschedule(lead_id: int, appointment_id: int):
         return refused(lead_id, no_slot_chosen(), book_note=form.note.data or "")
     doctor_id, start = chosen
     try:
-        info = reschedule_appointment(appointment_id, current_user.id, doctor_id=doctor_id, start=start)
+        info = reschedule_appointment(
+            appointment_id, current_user.id, doctor_id=doctor_id, start=start, lead_id=lead_id
+        )
     except AppointmentError as exc:
         return refused(lead_id, exc, book_note=form.note.data or "", nearby=_nearby(exc))
     if wants_json():
@@ -132,7 +136,7 @@ def cancel(lead_id: int, appointment_id: int):
     if not form.validate_on_submit():
         abort(400)
     try:
-        cancel_appointment(appointment_id, current_user.id, reason=(form.reason.data or "").strip())
+        cancel_appointment(appointment_id, current_user.id, reason=(form.reason.data or "").strip(), lead_id=lead_id)
     except AppointmentError as exc:
         return refused(lead_id, exc, appointment_id=appointment_id)
     if wants_json():
@@ -152,7 +156,7 @@ def attendance(lead_id: int, appointment_id: int):
         return error_response(422, _("Choose whether the patient came."), "attended")
     came = answer in ("yes", "true", "1")
     try:
-        mark_attendance(appointment_id, current_user.id, attended=came)
+        mark_attendance(appointment_id, current_user.id, attended=came, lead_id=lead_id)
     except AppointmentError as exc:
         answer = refusal(exc)
         if wants_json() or answer.status == 404:
@@ -178,6 +182,9 @@ def appointments():
     if day is None:
         return error_response(422, _("Enter the date as YYYY-MM-DD."), "date")
     book_of_day = day_book(day)
+    served = [cell.lead_id for cell in book_of_day.cells.values() if not isinstance(cell, str)]
+    if served:
+        audit_served(current_user.id, "list_day_book", served, detail=day.isoformat(), ip=client_ip())
 
     def link(other: date) -> str:
         return url_for(".appointments", date=other.isoformat())

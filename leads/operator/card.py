@@ -110,7 +110,7 @@ def booking_context(lead: Lead, values, now: datetime, *, errors=None, nearby=No
         "slot_errors": (errors or {}).get("slot", []),
         "note_errors": (errors or {}).get("note", []),
         "nearby_days": group_slots(nearby or []),
-        "book_note": note or values.get("note", ""),  # htmx paging carries the note typed so far
+        "book_note": note,  # a refused booking's note, shown again
         "cancel_errors": cancel_errors or {},
         "slot_value": slot_value,
         "APPOINTMENT_STATUS_LABELS": APPOINTMENT_STATUS_LABELS,

@@ -96,10 +96,7 @@ def callback_times(calendar: ClinicCalendar, now: datetime) -> list[tuple[date, 
 
 
 class SearchForm(FlaskForm):
-    """Find a lead by phone or name (GET: no CSRF token)."""
-
-    class Meta:
-        csrf = False
+    """Find a lead by phone or name: posted, so the search term never sits in an address (or a log)."""
 
     q = SearchField(
         _l("Phone or name"),

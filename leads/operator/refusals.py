@@ -8,13 +8,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import format_datetime, gettext as _, lazy_gettext as _l
 
 from leads.domain.contact import InvalidField
 from leads.domain.outcomes import OutcomeError
 from leads.services.appointments import AppointmentError
 from leads.services.calls import NOTE_MAX_LENGTH
-from leads.services.errors import LeadClaimedByOther, LeadNotFound, LeadNotOpen, OutcomeRaced, QueueError
+from leads.services.errors import (
+    LeadClaimedByOther,
+    LeadNotFound,
+    LeadNotOpen,
+    LeadReservedForColleague,
+    OutcomeRaced,
+    QueueError,
+)
 
 # Outcome refusals about a field: (field, message).  Any other code means the lead is no longer open.
 OUTCOME_ERRORS = {
@@ -86,6 +93,15 @@ def refusal(exc: Exception) -> Refusal:
         )
     if isinstance(exc, LeadNotOpen):
         return _lead_closed()
+    if isinstance(exc, LeadReservedForColleague):
+        return Refusal(
+            409,
+            _(
+                "%(name)s agreed to call this patient back personally. Others may call from %(time)s.",
+                name=exc.owner_name or _("Another operator"),
+                time=format_datetime(exc.free_at, "HH:mm"),
+            ),
+        )
     if isinstance(exc, OutcomeRaced):
         return Refusal(409, _("Someone recorded an outcome on this lead at the same moment. Look at the card again."))
     if isinstance(exc, QueueError):

@@ -5,14 +5,16 @@ Views parse the request, call one service, and answer its refusals with
 """
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import format_datetime, gettext as _
 from flask_login import current_user
 
 from leads.auth.access import MANAGER_ROLES, is_manager, require_role
+from leads.auth.sessions import not_activity
 from leads.domain.contact import InvalidField, format_phone
 from leads.domain.outcomes import OutcomeEffect, OutcomeError
 from leads.errors import error_response, wants_json
@@ -21,7 +23,7 @@ from leads.operator import bp
 from leads.operator.card import refused, render_card
 from leads.operator.forms import ButtonForm, OutcomeForm, SearchForm
 from leads.operator.refusals import field_error
-from leads.services.audit import lead_audit_trail
+from leads.services.audit import audit_served, lead_audit_trail, mask_search_term
 from leads.services.calls import record_outcome
 from leads.services.clinic import clinic_calendar, now_utc
 from leads.services.leads import search_leads
@@ -38,6 +40,7 @@ from leads.words import (
 )
 
 POLL_SECONDS = 10  # how often the queue page refreshes its live part
+QUEUE_SERVED_KEY = "queue_served"  # the session's note of the last list of leads the queue served
 
 
 # -- template helpers --------------------------------------------------------------------------
@@ -93,16 +96,34 @@ def _recorded_message(outcome: str, effect: OutcomeEffect) -> str:
 # -- the queue ---------------------------------------------------------------------------------
 
 
+def _audit_served(action: str, lead_ids: list[int], detail: str = "") -> None:
+    audit_served(current_user.id, action, lead_ids, detail=detail, ip=client_ip())
+
+
+def _audit_queue_served(view, every_view: bool) -> None:
+    """One audit row per queue page; for its live part, only when it serves another list of leads."""
+    lead_ids = [row.lead_id for row in ([view.current] if view.current else []) + view.upcoming]
+    digest = hashlib.sha256(repr(lead_ids).encode()).hexdigest()[:16]
+    if lead_ids and (every_view or session.get(QUEUE_SERVED_KEY) != digest):
+        _audit_served("list_queue", lead_ids)
+    session[QUEUE_SERVED_KEY] = digest
+
+
 @bp.get("/")
 def queue():
     """The queue: counters, my current lead, who comes next; its live part refreshes itself."""
-    return render_template("operator/queue.html", view=queue_view(current_user.id), button=ButtonForm())
+    view = queue_view(current_user.id)
+    _audit_queue_served(view, every_view=True)
+    return render_template("operator/queue.html", view=view, button=ButtonForm())
 
 
 @bp.get("/queue/live")
+@not_activity
 def queue_live():
     """The live part of the queue page, for htmx polling."""
-    return render_template("operator/_queue_live.html", view=queue_view(current_user.id))
+    view = queue_view(current_user.id)
+    _audit_queue_served(view, every_view=False)
+    return render_template("operator/_queue_live.html", view=view)
 
 
 @bp.post("/next")
@@ -132,7 +153,7 @@ def claim(lead_id: int):
     """Take this lead (from search or the card) so that nobody else calls it meanwhile."""
     _check_button()
     try:
-        claim_lead(lead_id, current_user.id)
+        claim_lead(lead_id, current_user.id, is_manager=is_manager())
     except QueueError as exc:
         return refused(lead_id, exc)
     if wants_json():
@@ -189,18 +210,28 @@ def record(lead_id: int):
 # -- search and audit --------------------------------------------------------------------------
 
 
-@bp.get("/search")
+@bp.route("/search", methods=["GET", "POST"])
 def search():
-    """Find leads by phone (any format, or 4+ digits of it) or by part of a name."""
-    form = SearchForm(formdata=request.args)
-    status, hits = 200, []
+    """Find leads by phone (any format, or 4+ digits of it) or by part of a name.
+
+    The search is posted: a term in the address (GET) is not searched.
+    """
+    if request.method == "GET":
+        return render_template("operator/search.html", form=SearchForm(formdata=None), hits=[], searched=False)
+    form = SearchForm()
+    if not form.validate_on_submit():  # only the CSRF token has rules here
+        abort(400)
+    status, hits, bad_field = 200, [], None
     try:
         hits = search_leads(form.q.data or "", form.state.data or None)
     except InvalidField as exc:
-        status = 422
+        status, bad_field = 422, exc
+    state = f"; state={form.state.data}" if form.state.data and bad_field is None else ""
+    _audit_served("search", [hit.lead_id for hit in hits], f"q={mask_search_term(form.q.data or '')}{state}")
+    if bad_field is not None:
         if wants_json():
-            return error_response(422, field_error(exc), exc.field)
-        getattr(form, exc.field).errors = [field_error(exc)]
+            return error_response(422, field_error(bad_field), bad_field.field)
+        getattr(form, bad_field.field).errors = [field_error(bad_field)]
     if wants_json():
         return jsonify(
             results=[

@@ -25,6 +25,7 @@ from leads.extensions import csrf, limiter
 from leads.i18n import LANG_COOKIE
 from leads.public import bp
 from leads.public.forms import CallbackForm, honeypot_filled, sent_too_fast, started_is_valid, started_token
+from leads.redirects import local_path
 from leads.public.promise_text import describe_promise
 from leads.public.submission import parse, submit
 from leads.services.consent import consent_text
@@ -232,11 +233,7 @@ def set_language(code: str):
     """The language switch: remembers the choice in a cookie and goes back."""
     if code not in current_app.config["LANGUAGES"]:
         abort(404)
-    target = request.args.get("next", "/")
-    # Only a path on this site: never an open redirect.
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        target = "/"
-    response = redirect(target, code=303)
+    response = redirect(local_path(request.args.get("next")) or "/", code=303)
     response.set_cookie(LANG_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
     return response
 

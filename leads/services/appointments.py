@@ -241,9 +241,11 @@ def _slot_taken(exc: IntegrityError, doctor: Doctor, start: datetime, now: datet
     return SlotTaken(_nearby(doctor, start, now))
 
 
-def _scheduled(appointment_id: int) -> Appointment:
+def _scheduled(appointment_id: int, lead_id: int | None) -> Appointment:
+    """The appointment, still scheduled; "not_found" also when `lead_id` is given and is not its lead's
+    (a route names both: /leads/<lead>/appointments/<appointment>)."""
     appointment = db.session.get(Appointment, appointment_id, populate_existing=True)
-    if appointment is None:
+    if appointment is None or (lead_id is not None and appointment.lead_id != lead_id):
         raise AppointmentError("not_found")
     if appointment.status != "scheduled":
         raise AppointmentError("not_live")
@@ -320,19 +322,20 @@ def book_appointment(
 
 
 def reschedule_appointment(
-    appointment_id: int, user_id: int, *, doctor_id: int, start: datetime, now: datetime | None = None
+    appointment_id: int, user_id: int, *, doctor_id: int, start: datetime, now: datetime | None = None,
+    lead_id: int | None = None,
 ) -> AppointmentInfo:
     """Move a scheduled appointment to another slot (and doctor).
 
     One UPDATE of the row: the unique index refuses a taken slot and the
     appointment keeps its old one.
 
-    :raise AppointmentError: "not_found", "not_live", a slot refusal code; SlotTaken.
+    :raise AppointmentError: "not_found" (also: not of lead `lead_id`), "not_live", a slot refusal code; SlotTaken.
     """
     now = now or now_utc()
     try:
         with unit_of_work():
-            appointment = _scheduled(appointment_id)
+            appointment = _scheduled(appointment_id, lead_id)
             old_doctor = db.session.get_one(Doctor, appointment.doctor_id)
             cal = clinic_calendar(now)
             old_text = _slot_text(old_doctor, appointment.starts_at, cal)
@@ -348,11 +351,13 @@ def reschedule_appointment(
     return _appointment_info(appointment_id, cal)
 
 
-def cancel_appointment(appointment_id: int, user_id: int, *, reason: str, now: datetime | None = None) -> None:
+def cancel_appointment(
+    appointment_id: int, user_id: int, *, reason: str, now: datetime | None = None, lead_id: int | None = None
+) -> None:
     """Cancel a scheduled appointment, freeing its slot.
 
     :raise AppointmentError: "reason_required" (empty, too long or with control
-        characters: the message says which), "not_found", "not_live".
+        characters: the message says which), "not_found" (also: not of lead `lead_id`), "not_live".
     """
     now = now or now_utc()
     clean_reason = " ".join((reason or "").split())
@@ -361,19 +366,21 @@ def cancel_appointment(appointment_id: int, user_id: int, *, reason: str, now: d
     if len(clean_reason) > CANCEL_REASON_MAX_LENGTH:
         raise AppointmentError("reason_required", message=MESSAGES["reason_too_long"])
     with unit_of_work():
-        _scheduled(appointment_id)
+        _scheduled(appointment_id, lead_id)
         lead_id = _update_scheduled(appointment_id, status="cancelled", cancel_reason=clean_reason, updated_at=now)
         _record(lead_id, user_id, "appointment_cancelled", f"appointment {appointment_id}: {clean_reason}", now)
 
 
-def mark_attendance(appointment_id: int, user_id: int, *, attended: bool, now: datetime | None = None) -> None:
+def mark_attendance(
+    appointment_id: int, user_id: int, *, attended: bool, now: datetime | None = None, lead_id: int | None = None
+) -> None:
     """Say whether the patient came (attended / no_show), once the start has passed.
 
-    :raise AppointmentError: "not_found", "not_live" (not scheduled), "too_early".
+    :raise AppointmentError: "not_found" (also: not of lead `lead_id`), "not_live" (not scheduled), "too_early".
     """
     now = now or now_utc()
     with unit_of_work():
-        appointment = _scheduled(appointment_id)
+        appointment = _scheduled(appointment_id, lead_id)
         if now < appointment.starts_at:
             raise AppointmentError("too_early")
         status = "attended" if attended else "no_show"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Iterable
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -16,6 +17,7 @@ from flask import current_app
 from leads.extensions import db
 from leads.models import AuditEntry, User
 from leads.services.clinic import now_utc
+from leads.services.unit_of_work import unit_of_work
 
 # The columns' lengths (models.AuditEntry): longer text is cut, never refused,
 # because an audit row must never stop the action it records.
@@ -56,6 +58,39 @@ def record_audit(
     )
     db.session.add(entry)
     return entry
+
+
+def mask_search_term(term: str) -> str:
+    """A search term as the audit log keeps it: each word's initial letter and the last two digits.
+
+    Enough to tell one search from another, not enough to name or ring anyone
+    ("Иванова" → "И******", "8 (916) 123-45-67" → "* (***) ***-**-67").
+    """
+    last_digits = [i for i, char in enumerate(term) if char.isdigit()][-2:]
+    masked = []
+    for i, char in enumerate(term):
+        word_start = i == 0 or not term[i - 1].isalpha()
+        if char.isdigit():
+            masked.append(char if i in last_digits else "*")
+        elif char.isalpha():
+            masked.append(char if word_start else "*")
+        else:
+            masked.append(char)
+    return "".join(masked)
+
+
+def audit_served(
+    user_id: int, action: str, lead_ids: Iterable[int], *, detail: str = "", ip: str = "", now: datetime | None = None
+) -> None:
+    """Record that a list of patients (a search's hits, the queue, the day's book) was served.  Commits.
+
+    One row per view, without a lead: `detail` (never a name or a number in
+    clear), then how many leads and their ids.
+    """
+    ids = list(dict.fromkeys(lead_ids))
+    served = f"{len(ids)} lead(s)" + (": " + ", ".join(map(str, ids)) if ids else "")
+    with unit_of_work():
+        record_audit(user_id, action, detail=f"{detail}; {served}" if detail else served, ip=ip, now=now)
 
 
 def lead_audit_trail(lead_id: int) -> list[AuditLine]:

@@ -25,6 +25,7 @@ from leads.models import CallAttempt, DoNotCall, Lead, LeadEvent, User
 from leads.services.audit import record_audit
 from leads.services.clinic import clinic_calendar, now_utc
 from leads.services.errors import LeadClaimedByOther, LeadNotFound, LeadNotOpen, OutcomeRaced
+from leads.services.queue import check_not_reserved
 from leads.services.report_facts import first_call_minutes
 from leads.services.unit_of_work import unit_of_work
 
@@ -91,6 +92,8 @@ def _check_may_record(lead: Lead | None, lead_id: int, user_id: int, is_manager:
         raise LeadClaimedByOther(holder_id, holder.display_name if holder else "")
     if not lead.is_open:
         raise LeadNotOpen(lead_id)
+    if holder_id != user_id:
+        check_not_reserved(lead, user_id, is_manager=is_manager, now=now)
     return lead
 
 

@@ -1,9 +1,5 @@
-"""A patient's data rights (DESIGN.md §1.7): find, export and erase what is held for a phone.
-
-Anonymising a lead removes who the patient is and keeps what happened:
-states, times, outcomes, counts, sources and consent versions stay, so the
-reports add up the same before and after.  The same `anonymise_leads` serves
-the patient's erasure request and the retention job.
+"""A patient's data rights (DESIGN.md §1.7): find and export what is held for a phone
+(erasing it is leads.services.erasure).
 
 The do-not-call list must keep working after its phone number is gone: an
 anonymised entry keeps a key derived from the number (`do_not_call_key`, the
@@ -14,23 +10,18 @@ pseudonym that lets the clinic keep honouring the objection, not a secret.
 """
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Iterable
 
 import sqlalchemy as sa
 from flask import current_app
 
-from leads.domain.contact import format_phone, normalize_phone
-from leads.domain.outcomes import OPEN_STATES, LeadState
+from leads.domain.contact import normalize_phone
 from leads.extensions import db
 from leads.models import (
     Appointment,
-    AuditEntry,
     CallAttempt,
     DoNotCall,
     Lead,
@@ -40,12 +31,8 @@ from leads.models import (
 )
 from leads.services.audit import record_audit
 from leads.services.clinic import now_utc
-from leads.services.unit_of_work import changed_rows
+from leads.spreadsheet import csv_text
 
-OPEN_STATE_VALUES = tuple(sorted(state.value for state in OPEN_STATES))
-ERASED = "[erased]"
-# What an erased open lead is closed as; an erased future visit is cancelled as.
-ERASED_REASON = "erased"
 # The do-not-call key: a marker, then the start of the SHA-256 in hex (76 bits,
 # far more than enough to keep a clinic's numbers apart) — 20 characters, the
 # width of DoNotCall.phone, so no migration is needed.
@@ -181,7 +168,7 @@ def _names_of_doctors(lead_ids: list[int]) -> dict[int, str]:
     }
 
 
-def _audit_each(action: str, e164: str, lead_ids: list[int], user_id: int, ip: str, now: datetime, extra: str = "") -> None:
+def audit_each(action: str, e164: str, lead_ids: list[int], user_id: int, ip: str, now: datetime, extra: str = "") -> None:
     """One audit row per lead touched (so the log filters by lead), one without a lead if none."""
     detail = f"phone {do_not_call_key(e164)}" + (f"; {extra}" if extra else "")
     touched: list[int | None] = list(lead_ids) or [None]
@@ -196,7 +183,7 @@ def look_up_patient(raw_phone: str, user_id: int, ip: str = "", now: datetime | 
     """
     e164 = parse_phone(raw_phone)
     data = patient_data(e164)
-    _audit_each("privacy_lookup", e164, [lead["id"] for lead in data["leads"]], user_id, ip, now or now_utc())
+    audit_each("privacy_lookup", e164, [lead["id"] for lead in data["leads"]], user_id, ip, now or now_utc())
     db.session.commit()
     return data
 
@@ -213,7 +200,7 @@ def export_patient(
     e164 = parse_phone(raw_phone)
     data = patient_data(e164)
     body = patient_json(data) if fmt == "json" else patient_csv(data)
-    _audit_each("privacy_export", e164, [lead["id"] for lead in data["leads"]], user_id, ip, now or now_utc(), fmt)
+    audit_each("privacy_export", e164, [lead["id"] for lead in data["leads"]], user_id, ip, now or now_utc(), fmt)
     db.session.commit()
     return body, data
 
@@ -223,26 +210,18 @@ def patient_json(data: dict[str, Any]) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2)
 
 
-def _cell(value: Any) -> str:
-    """A CSV cell that a spreadsheet shows as text, never runs as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def patient_csv(data: dict[str, Any]) -> str:
-    """The export as one long table (section; lead; record; field; value), `;`-separated, with a UTF-8 BOM.
+    """The export as one long table (section; lead; record; field; value), through leads.spreadsheet.
 
     One table for every kind of record, so a spreadsheet opens the whole
     export at once and nothing is lost to differing columns.
     """
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(["section", "lead_id", "record", "field", "value"])
+    rows: list[list[Any]] = [["section", "lead_id", "record", "field", "value"]]
 
     def put(section: str, lead_id: Any, record: Any, fields: dict[str, Any]) -> None:
         for name, value in fields.items():
             if not isinstance(value, (list, dict)):
-                writer.writerow([section, lead_id, record, name, _cell(value)])
+                rows.append([section, lead_id, record, name, value])
 
     for lead in data["leads"]:
         put("lead", lead["id"], lead["id"], lead)
@@ -257,157 +236,4 @@ def patient_csv(data: dict[str, Any]) -> str:
             put("event", lead["id"], number, event)
     if data["do_not_call"]:
         put("do_not_call", data["do_not_call"]["lead_id"], "", data["do_not_call"])
-    return "\ufeff" + out.getvalue()
-
-
-# -- erasing ---------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Erased:
-    """What an erasure did."""
-
-    leads: int
-    appointments_cancelled: int
-
-
-def erase_patient(raw_phone: str, user_id: int, ip: str = "", now: datetime | None = None) -> Erased:
-    """Anonymise everything held for a number, keep the statistics; audited.  Commits.
-
-    Open leads are closed (nobody may call a person who is no longer on
-    record) and visits still ahead are cancelled; past visits keep their
-    outcome.  The do-not-call entry keeps working under its key.
-
-    :raise PhoneNotValid: when `raw_phone` is not a phone number.
-    """
-    now = now or now_utc()
-    e164 = parse_phone(raw_phone)
-    ids = lead_ids_for_phone(e164)
-    cancelled = 0
-    if ids:
-        cancelled = changed_rows(
-            sa.update(Appointment)
-            .where(Appointment.lead_id.in_(ids), Appointment.status == "scheduled", Appointment.starts_at > now)
-            .values(status="cancelled", cancel_reason=ERASED_REASON, updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        anonymise_leads(ids, now, reason="erasure request")
-    _pseudonymise_do_not_call([e164])
-    _audit_each("privacy_erase", e164, ids, user_id, ip, now, f"{len(ids)} lead(s), {cancelled} visit(s) cancelled")
-    db.session.commit()
-    return Erased(leads=len(ids), appointments_cancelled=cancelled)
-
-
-def _phone_spellings(e164: str) -> set[str]:
-    """The ways a number may have been typed into free text (for scrubbing notes and details)."""
-    spellings = {e164, format_phone(e164)}
-    digits = e164.lstrip("+")
-    if len(digits) >= 7:
-        spellings.add(digits)
-    if e164.startswith("+7") and len(digits) == 11:
-        spellings.update({"8" + digits[1:], digits[1:]})
-    return {s for s in spellings if len(s) >= 7}
-
-
-def anonymise_leads(lead_ids: list[int], now: datetime, reason: str) -> int:
-    """Remove name and phone (and the free text that may hold them) from these leads; how many.
-
-    Kept: states, times, outcomes, counts, reached, source and utm_*, consent
-    versions and hashes, appointments' times and statuses.  Removed: names,
-    phones, comments, notes, IP addresses, browsers, page addresses and
-    referrers (which may carry personal data in their query), and any name or
-    number quoted in the timeline or the audit log.  Open leads are closed.
-    Leads already anonymised are skipped.  Does not commit (the caller does).
-    """
-    ids = list(
-        db.session.scalars(sa.select(Lead.id).where(Lead.id.in_(lead_ids), Lead.anonymized_at.is_(None)))
-    ) if lead_ids else []
-    if not ids:
-        return 0
-    names, phones = set(), set()
-    for name, phone in db.session.execute(sa.select(Lead.name, Lead.phone).where(Lead.id.in_(ids))):
-        names.add(name)
-        phones.add(phone)
-    for name, phone in db.session.execute(
-        sa.select(LeadRequest.name, LeadRequest.phone).where(LeadRequest.lead_id.in_(ids))
-    ):
-        names.add(name)
-        phones.add(phone)
-    names.discard("")
-    phones.discard("")
-
-    no_sync = {"synchronize_session": False}
-    db.session.execute(
-        sa.update(Lead)
-        .where(Lead.id.in_(ids), Lead.state.in_(OPEN_STATE_VALUES))
-        .values(
-            state=LeadState.CLOSED.value,
-            close_reason=ERASED_REASON,
-            closed_at=now,
-            next_call_at=None,
-            callback_owner_id=None,
-            claimed_by_id=None,
-            claim_expires_at=None,
-        ),
-        execution_options=no_sync,
-    )
-    db.session.execute(
-        sa.update(Lead)
-        .where(Lead.id.in_(ids))
-        .values(name="", phone="", comment="", page_url="", referrer="", anonymized_at=now),
-        execution_options=no_sync,
-    )
-    db.session.execute(
-        sa.update(LeadRequest)
-        .where(LeadRequest.lead_id.in_(ids))
-        .values(name="", phone="", comment="", ip="", user_agent="", page_url="", referrer=""),
-        execution_options=no_sync,
-    )
-    db.session.execute(
-        sa.update(CallAttempt).where(CallAttempt.lead_id.in_(ids)).values(note=""), execution_options=no_sync
-    )
-    spellings = set(names)
-    for phone in phones:
-        spellings |= _phone_spellings(phone)
-    # Longest first, so a full number is replaced before a part of it.
-    for secret in sorted(spellings, key=len, reverse=True):
-        for column, where in (
-            (LeadEvent.detail, LeadEvent.lead_id.in_(ids)),
-            (AuditEntry.detail, AuditEntry.lead_id.in_(ids)),
-            (Appointment.cancel_reason, Appointment.lead_id.in_(ids)),
-        ):
-            _scrub(column, where, secret)
-    # A number quoted in an audit row about no lead in particular goes too.
-    for phone in phones:
-        for secret in sorted(_phone_spellings(phone), key=len, reverse=True):
-            _scrub(AuditEntry.detail, AuditEntry.lead_id.is_(None), secret)
-    _pseudonymise_do_not_call(phones)
-    db.session.execute(
-        sa.insert(LeadEvent),
-        [{"lead_id": i, "at": now, "kind": "anonymised", "user_id": None, "detail": reason} for i in ids],
-    )
-    return len(ids)
-
-
-def _scrub(column: sa.orm.InstrumentedAttribute, where: sa.ColumnElement[bool], secret: str) -> None:
-    table = column.class_
-    db.session.execute(
-        sa.update(table)
-        .where(where, column.contains(secret, autoescape=True))
-        .values({column.key: sa.func.replace(column, secret, ERASED)}),
-        execution_options={"synchronize_session": False},
-    )
-
-
-def _pseudonymise_do_not_call(phones: Iterable[str]) -> None:
-    """Replace listed numbers by their keys (a key already listed makes the number's row redundant)."""
-    for phone in phones:
-        if not phone or phone.startswith(DNC_KEY_PREFIX):
-            continue
-        key = do_not_call_key(phone)
-        if db.session.get(DoNotCall, key) is not None:
-            db.session.execute(sa.delete(DoNotCall).where(DoNotCall.phone == phone))
-        else:
-            db.session.execute(
-                sa.update(DoNotCall).where(DoNotCall.phone == phone).values(phone=key),
-                execution_options={"synchronize_session": False},
-            )
+    return csv_text(rows)

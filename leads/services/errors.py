@@ -5,6 +5,8 @@ raises its own narrower errors beside these.
 """
 from __future__ import annotations
 
+from datetime import datetime
+
 
 class QueueError(Exception):
     """A queue operation was refused."""
@@ -25,6 +27,15 @@ class LeadClaimedByOther(QueueError):
         super().__init__(f"lead is held by {holder_name}")
         self.holder_id = holder_id
         self.holder_name = holder_name
+
+
+class LeadReservedForColleague(QueueError):
+    """The lead is another operator's personal callback, theirs until `free_at`."""
+
+    def __init__(self, owner_name: str, free_at: datetime) -> None:
+        super().__init__(f"lead is {owner_name}'s personal callback until {free_at.isoformat()}")
+        self.owner_name = owner_name
+        self.free_at = free_at
 
 
 class OutcomeRaced(QueueError):

@@ -15,10 +15,11 @@ import sqlalchemy as sa
 from flask import current_app
 
 from leads.domain.outcomes import LeadState
+from leads.domain.throttle import FAILURE_MEMORY
 from leads.extensions import db
-from leads.models import Appointment, Doctor, Lead, LeadEvent
+from leads.models import Appointment, Doctor, Lead, LeadEvent, LoginFailure
 from leads.services.clinic import clinic_calendar
-from leads.services.data_rights import anonymise_leads
+from leads.services.erasure import anonymise_leads
 from leads.services.unit_of_work import changed_rows
 
 log = logging.getLogger(__name__)
@@ -216,3 +217,12 @@ def count_appointments_to_mark(now: datetime) -> int:
             Appointment.status == "scheduled", Appointment.ends_at <= now
         )
     ) or 0
+
+
+# -- failed sign-ins -------------------------------------------------------------------------
+
+def purge_login_failures(now: datetime) -> int:
+    """Delete failed sign-ins older than the throttle remembers (random usernames included); how many."""
+    purged = changed_rows(sa.delete(LoginFailure).where(LoginFailure.at <= now - FAILURE_MEMORY))
+    db.session.commit()
+    return purged

@@ -25,11 +25,11 @@ from flask import current_app
 
 from leads.domain.calendar import ClinicCalendar
 from leads.domain.outcomes import LeadState
-from leads.domain.queue import TIER_RULES, CallbackOwner, TierRule
+from leads.domain.queue import TIER_RULES, CallbackOwner, TierRule, reserved_for_colleague
 from leads.extensions import db
 from leads.models import OPEN_STATE_VALUES, Lead, LeadEvent, User
 from leads.services.clinic import clinic_calendar, now_utc
-from leads.services.errors import LeadClaimedByOther, LeadNotFound, LeadNotOpen, QueueError
+from leads.services.errors import LeadClaimedByOther, LeadNotFound, LeadNotOpen, LeadReservedForColleague, QueueError
 from leads.services.unit_of_work import unit_of_work
 
 __all__ = [
@@ -46,6 +46,21 @@ __all__ = [
 TAKE_LOCK = sa.text("SELECT pg_advisory_xact_lock(1413565253, :me)")
 # Rounds of read-then-conditional-update in claim/release before giving up.
 CLAIM_ROUNDS = 3
+
+
+def check_not_reserved(lead: Any, user_id: int, *, is_manager: bool, now: datetime) -> None:
+    """Refuse a colleague's personal callback before its grace period ends (managers excepted).
+
+    `lead` has state, callback_owner_id and next_call_at (a Lead or a row).
+    :raise LeadReservedForColleague:
+    """
+    grace, _ = _settings()
+    if is_manager or not reserved_for_colleague(
+        lead.state, lead.callback_owner_id, lead.next_call_at, user_id, now, grace
+    ):
+        return
+    owner = db.session.get(User, lead.callback_owner_id)
+    raise LeadReservedForColleague(owner.display_name if owner else "", (lead.next_call_at or now) + grace)
 
 
 @dataclass(frozen=True)
@@ -186,11 +201,13 @@ def take_next_lead(user_id: int, now: datetime | None = None) -> int | None:
     return None
 
 
-def claim_lead(lead_id: int, user_id: int, now: datetime | None = None) -> None:
+def claim_lead(lead_id: int, user_id: int, now: datetime | None = None, *, is_manager: bool = False) -> None:
     """Claim one open lead (from search or a list) for CLAIM_MINUTES.
 
-    Renewing one's own claim is fine.  Raises LeadNotFound, LeadNotOpen or
-    LeadClaimedByOther.  Claims held on other leads are left alone.
+    Renewing one's own claim is fine.  Raises LeadNotFound, LeadNotOpen,
+    LeadClaimedByOther or (a colleague's personal callback, unless
+    `is_manager`) LeadReservedForColleague.  Claims held on other leads are
+    left alone.
     """
     now = now or now_utc()
     _, claim = _settings()
@@ -202,6 +219,7 @@ def claim_lead(lead_id: int, user_id: int, now: datetime | None = None) -> None:
             live = row.claimed_by_id is not None and row.claim_expires_at is not None and row.claim_expires_at > now
             if live and row.claimed_by_id != user_id:
                 raise LeadClaimedByOther(row.claimed_by_id, row.holder_name or "")
+            check_not_reserved(row, user_id, is_manager=is_manager, now=now)
             if _replace_claim(lead_id, row, user_id, now + claim):
                 if not (live and row.claimed_by_id == user_id):
                     _add_event(lead_id, "claimed", user_id, now)
@@ -236,7 +254,10 @@ def release_lead(lead_id: int, user_id: int, *, is_manager: bool = False, now: d
 def _claim_of(lead_id: int) -> Any:
     """The lead's state and claim with the holder's name; LeadNotFound if there is no such lead."""
     row = db.session.execute(
-        sa.select(Lead.state, Lead.claimed_by_id, Lead.claim_expires_at, User.display_name.label("holder_name"))
+        sa.select(
+            Lead.state, Lead.claimed_by_id, Lead.claim_expires_at, Lead.callback_owner_id, Lead.next_call_at,
+            User.display_name.label("holder_name"),
+        )
         .outerjoin(User, User.id == Lead.claimed_by_id)
         .where(Lead.id == lead_id)
     ).one_or_none()

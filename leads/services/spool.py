@@ -124,14 +124,30 @@ class Spool:
             self._rewrite(waiting)
         return stored, len(waiting)
 
-    def _rewrite(self, lines: list[str]) -> None:
-        tmp = self.path.with_suffix(self.path.suffix + ".tmp")
+    def drop(self, mentions: Callable[[str], bool]) -> int:
+        """Remove every line of the spool and of the dead-letter file (damaged lines too) that
+        `mentions` says yes to; how many."""
+        dropped = 0
+        with self._locked():
+            for path in (self.path, self.dead_letter_path):
+                if not path.exists():
+                    continue
+                lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+                kept = [line for line in lines if not mentions(line)]
+                if len(kept) != len(lines):
+                    self._rewrite(kept, path)
+                dropped += len(lines) - len(kept)
+        return dropped
+
+    def _rewrite(self, lines: list[str], path: Path | None = None) -> None:
+        path = path or self.path
+        tmp = path.with_suffix(path.suffix + ".tmp")
         with open(tmp, "w", encoding="utf-8") as out:
             out.write("".join(line + "\n" for line in lines))
             out.flush()
             os.fsync(out.fileno())
-        os.replace(tmp, self.path)
-        dir_fd = os.open(self.path.parent, os.O_RDONLY)
+        os.replace(tmp, path)
+        dir_fd = os.open(path.parent, os.O_RDONLY)
         try:
             os.fsync(dir_fd)
         finally:

@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-import time_machine
 
 from leads.extensions import db
-from leads.models import AuditEntry, LoginFailure
-from tests.conftest import at, sign_in
+from leads.models import AuditEntry
+from tests.conftest import sign_in
 
 PASSWORD = "correct horse battery"
 SAME_MESSAGE = "Incorrect username or password."
@@ -98,77 +97,7 @@ def test_signing_in_and_failing_are_audited(client, make_user):
     assert audit_actions() == ["login_failed", "login", "logout"]
 
 
-class TestThrottling:
-    """Five failures for one username within 15 minutes lock it until the oldest is 15 minutes old."""
-
-    def fail(self, client, username, times):
-        for _ in range(times):
-            assert log_in(client, username, "not the password").status_code == 401
-
-    def test_five_failures_refuse_even_the_right_password_and_say_when_to_come_back(self, client, make_user):
-        make_user("operator", username="olga")
-        with time_machine.travel(at("2026-11-24 10:00"), tick=False) as clock:
-            for minute in range(5):  # 10:00, 10:01 … 10:04 clinic time
-                clock.move_to(at(f"2026-11-24 10:0{minute}"))
-                self.fail(client, "olga", 1)
-            clock.move_to(at("2026-11-24 10:05"))
-            refused = log_in(client, "olga")
-            assert refused.status_code == 429
-            assert "Too many failed attempts. Try again at 10:15." in refused.text
-
-    def test_the_lock_ends_fifteen_minutes_after_the_first_of_the_five(self, client, make_user):
-        make_user("operator", username="olga")
-        with time_machine.travel(at("2026-11-24 10:00"), tick=False) as clock:
-            self.fail(client, "olga", 5)
-            clock.move_to(at("2026-11-24 10:14:59"))
-            assert log_in(client, "olga").status_code == 429
-            clock.move_to(at("2026-11-24 10:15"))
-            assert log_in(client, "olga").status_code == 303
-
-    def test_attempts_while_locked_do_not_push_the_time_back(self, client, make_user):
-        make_user("operator", username="olga")
-        with time_machine.travel(at("2026-11-24 10:00"), tick=False) as clock:
-            self.fail(client, "olga", 5)
-            clock.move_to(at("2026-11-24 10:10"))
-            for _ in range(3):
-                assert "Try again at 10:15." in log_in(client, "olga", "guess").text
-            clock.move_to(at("2026-11-24 10:15"))
-            assert log_in(client, "olga").status_code == 303
-
-    def test_the_time_is_rounded_up_to_the_minute_in_the_clinic_time_zone(self, client, make_user):
-        make_user("operator", username="olga")
-        with time_machine.travel(at("2026-11-24 10:00:30"), tick=False):
-            self.fail(client, "olga", 5)
-            assert "Try again at 10:16." in log_in(client, "olga").text
-
-    def test_four_failures_do_not_lock(self, client, make_user):
-        make_user("operator", username="olga")
-        self.fail(client, "olga", 4)
-        assert log_in(client, "olga").status_code == 303
-
-    def test_failures_older_than_fifteen_minutes_do_not_count(self, client, make_user):
-        make_user("operator", username="olga")
-        with time_machine.travel(at("2026-11-24 10:00"), tick=False) as clock:
-            self.fail(client, "olga", 4)
-            clock.move_to(at("2026-11-24 10:15"))
-            self.fail(client, "olga", 1)
-            assert log_in(client, "olga").status_code == 303
-
-    def test_a_successful_login_clears_the_count(self, client, make_user):
-        make_user("operator", username="olga")
-        self.fail(client, "olga", 4)
-        assert log_in(client, "olga").status_code == 303
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(LoginFailure)) == 0
-
-    def test_an_unknown_username_is_locked_the_same_way(self, client):
-        with time_machine.travel(at("2026-11-24 10:00"), tick=False):
-            self.fail(client, "nobody", 5)
-            assert "Too many failed attempts. Try again at 10:15." in log_in(client, "nobody").text
-
-    def test_one_locked_username_does_not_lock_another(self, client, make_user):
-        make_user("operator", username="olga")
-        self.fail(client, "someone-else", 5)
-        assert log_in(client, "olga").status_code == 303
+# Throttling of failed sign-ins: tests/security/test_login_throttle.py
 
 
 class TestSafeNext:

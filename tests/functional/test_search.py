@@ -19,7 +19,7 @@ def book(app):
 
 def search(client, **params):
     with frozen(MONDAY_10, client):
-        return client.get("/operator/search", query_string=params)
+        return client.post("/operator/search", data=params)
 
 
 @pytest.mark.parametrize("q", ["8 (916) 123-45-67", "+7 916 123 45 67", "4567", "иванова", "АННА"])
@@ -51,7 +51,7 @@ def test_an_empty_search_shows_the_form_and_no_verdict(operator_client, book):
 def test_an_unknown_state_is_refused_by_the_field(operator_client, book):
     page = search(operator_client, q="анна", state="lost")
     with frozen(MONDAY_10, operator_client):
-        as_json = operator_client.get("/operator/search", query_string={"q": "анна", "state": "lost"}, headers=JSON)
+        as_json = operator_client.post("/operator/search", data={"q": "анна", "state": "lost"}, headers=JSON)
 
     assert page.status_code == 422 and 'id="state-error"' in page.get_data(as_text=True)
     assert as_json.status_code == 422 and list(as_json.get_json()["errors"]) == ["state"]
@@ -59,7 +59,7 @@ def test_an_unknown_state_is_refused_by_the_field(operator_client, book):
 
 def test_search_answers_json_clients_with_results(operator_client, book):
     with frozen(MONDAY_10, operator_client):
-        answer = operator_client.get("/operator/search", query_string={"q": "пётр"}, headers=JSON)
+        answer = operator_client.post("/operator/search", data={"q": "пётр"}, headers=JSON)
 
     [hit] = answer.get_json()["results"]
     assert (hit["lead_id"], hit["name"], hit["phone"], hit["state"]) == (book["petr"], "Пётр Соколов", "+74993222308", "new")

@@ -25,6 +25,10 @@ def test_no_page_has_an_inline_script(client):
         assert "<script>" not in html and " onclick=" not in html and 'style="' not in html, path
 
 
+# Production refuses per-process rate-limit counters (tests/security/test_rate_limit_storage.py).
+SHARED_LIMITS = {"RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/15"}
+
+
 def test_production_refuses_to_start_without_a_secret_key(monkeypatch):
     monkeypatch.delenv("SECRET_KEY", raising=False)
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
@@ -33,7 +37,7 @@ def test_production_refuses_to_start_without_a_secret_key(monkeypatch):
 
 def test_production_cookies_are_secure_and_http_only(tmp_path, monkeypatch):
     monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
-    app = create_app("production", {"SECRET_KEY": "s" * 32, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    app = create_app("production", {"SECRET_KEY": "s" * 32, "SQLALCHEMY_DATABASE_URI": "sqlite://", **SHARED_LIMITS})
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["SESSION_COOKIE_HTTPONLY"]
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
 
@@ -44,7 +48,7 @@ def test_production_cookies_are_secure_and_http_only(tmp_path, monkeypatch):
 )
 def test_pooled_connections_are_pinged_only_where_a_server_can_drop_them(tmp_path, monkeypatch, url, pinged):
     monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
-    app = create_app("production", {"SECRET_KEY": "s" * 32, "SQLALCHEMY_DATABASE_URI": url})
+    app = create_app("production", {"SECRET_KEY": "s" * 32, "SQLALCHEMY_DATABASE_URI": url, **SHARED_LIMITS})
     assert app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("pool_pre_ping", False) is pinged
 
 

@@ -15,11 +15,11 @@ from leads.services.calls import record_outcome
 from leads.services.data_rights import (
     PhoneNotValid,
     do_not_call_key,
-    erase_patient,
     export_patient,
     is_on_do_not_call,
     look_up_patient,
 )
+from leads.services.erasure import erase_patient
 from leads.services.leads import open_lead_card
 from leads.services.reports import build_report
 from tests.conftest import at, utc
