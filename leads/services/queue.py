@@ -185,20 +185,35 @@ def take_next_lead(user_id: int, now: datetime | None = None) -> int | None:
             # waits for the first to commit, then renews the lead it took instead
             # of claiming a second one.  Released at commit.
             db.session.execute(TAKE_LOCK, {"me": user_id})
-        # An UPDATE first: on SQLite it takes the write lock, so nothing read after it can change.
+        # Look before the first write: SQLite holds its one write lock from then
+        # to the commit, so that lock is held for a few short statements only.
+        seen = _top_candidate(user_id, now, grace, lock=False)
         held = _held_lead_query(user_id, now, Lead.id).scalar_subquery()
         renewed = _set_claim([Lead.id == held, Lead.claimed_by_id == user_id], user_id, now + claim)
-        if renewed is not None:
+        if renewed is not None or seen is None:
             return renewed
-        for rule in TIER_RULES:
-            top = _tier_query(rule, user_id, now, grace, Lead.id).limit(1).with_for_update(skip_locked=True)
-            lead_id = db.session.scalar(top)
-            if lead_id is not None:
-                # Still free? (On PostgreSQL the row is locked now; on SQLite the write lock is held.)
-                if _set_claim([Lead.id == lead_id, _claim_free(user_id, now)], user_id, now + claim) is not None:
-                    _add_event(lead_id, "claimed", user_id, now, "take-next")
-                    return lead_id
+        if not _claim_if_free(seen, user_id, now, now + claim):
+            # Taken meanwhile: look again, now that no one else can write (SQLite) or with
+            # the rows others are claiming skipped and the one found locked (PostgreSQL).
+            seen = _top_candidate(user_id, now, grace, lock=True)
+            if seen is None or not _claim_if_free(seen, user_id, now, now + claim):
+                return None
+        _add_event(seen, "claimed", user_id, now, "take-next")
+        return seen
+
+
+def _top_candidate(user_id: int, now: datetime, grace: timedelta, *, lock: bool) -> int | None:
+    """The id of the first lead of the first tier that has one, for `user_id` at `now`."""
+    for rule in TIER_RULES:
+        top = _tier_query(rule, user_id, now, grace, Lead.id).limit(1)
+        lead_id = db.session.scalar(top.with_for_update(skip_locked=True) if lock else top)
+        if lead_id is not None:
+            return lead_id
     return None
+
+
+def _claim_if_free(lead_id: int, user_id: int, now: datetime, expires: datetime) -> bool:
+    return _set_claim([Lead.id == lead_id, _claim_free(user_id, now)], user_id, expires) is not None
 
 
 def claim_lead(lead_id: int, user_id: int, now: datetime | None = None, *, is_manager: bool = False) -> None:
