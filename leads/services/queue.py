@@ -192,11 +192,11 @@ def take_next_lead(user_id: int, now: datetime | None = None) -> int | None:
         renewed = _set_claim([Lead.id == held, Lead.claimed_by_id == user_id], user_id, now + claim)
         if renewed is not None or seen is None:
             return renewed
-        if not _claim_if_free(seen, user_id, now, now + claim):
+        if not _claim_if_callable(seen, user_id, now, grace, now + claim):
             # Taken meanwhile: look again, now that no one else can write (SQLite) or with
             # the rows others are claiming skipped and the one found locked (PostgreSQL).
             seen = _top_candidate(user_id, now, grace, lock=True)
-            if seen is None or not _claim_if_free(seen, user_id, now, now + claim):
+            if seen is None or not _claim_if_callable(seen, user_id, now, grace, now + claim):
                 return None
         _add_event(seen, "claimed", user_id, now, "take-next")
         return seen
@@ -212,8 +212,10 @@ def _top_candidate(user_id: int, now: datetime, grace: timedelta, *, lock: bool)
     return None
 
 
-def _claim_if_free(lead_id: int, user_id: int, now: datetime, expires: datetime) -> bool:
-    return _set_claim([Lead.id == lead_id, _claim_free(user_id, now)], user_id, expires) is not None
+def _claim_if_callable(lead_id: int, user_id: int, now: datetime, grace: timedelta, expires: datetime) -> bool:
+    """Claim the lead if it is still callable for `user_id` (in some tier, its claim free); True if claimed."""
+    callable_now = sa.or_(*(sa.and_(*_tier_where(rule, user_id, now, grace)) for rule in TIER_RULES))
+    return _set_claim([Lead.id == lead_id, callable_now], user_id, expires) is not None
 
 
 def claim_lead(lead_id: int, user_id: int, now: datetime | None = None, *, is_manager: bool = False) -> None:
