@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+from datetime import time
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -46,21 +47,37 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item for item in raw.replace(",", " ").split() if item]
 
 
+def env_int_list(name: str, default: str) -> list[int]:
+    """A space- or comma-separated list of whole numbers; a malformed one stops start-up with the name."""
+    try:
+        return [int(item) for item in env_list(name, default)]
+    except ValueError:
+        raise RuntimeError(f"{name} must be whole numbers separated by commas, got {os.environ.get(name)!r}") from None
+
+
 def engine_options(database_url: str, options: Mapping[str, Any], connect_timeout: int = 0) -> dict[str, Any]:
     """The SQLAlchemy engine options for `database_url`.
 
-    `pool_pre_ping` tests each pooled connection before a request uses it,
-    for a server that may have closed it meanwhile.  A SQLite file has no
-    server to lose, and the test query cost about 0.06 ms of every request.
     A server that does not answer is given up after `connect_timeout`
-    seconds (0: the driver's default, which waits for ever).
+    seconds (0: the driver's default, which waits for ever).  (PostgreSQL's
+    pooled connections are tested before use by `leads.db_deadline`, under a
+    deadline, as `pool_pre_ping` would without one.)
     """
-    if database_url.startswith("sqlite"):
-        return {name: value for name, value in options.items() if name != "pool_pre_ping"}
     result = dict(options)
     if connect_timeout and database_url.startswith("postgresql"):
         result["connect_args"] = {"connect_timeout": connect_timeout, **result.get("connect_args", {})}
     return result
+
+
+def parse_message_hours(raw: str) -> tuple[time, time]:
+    """MESSAGE_HOURS "HH:MM-HH:MM" as (start, end); RuntimeError names the setting."""
+    try:
+        start, end = (time.fromisoformat(part.strip()) for part in raw.split("-"))
+    except ValueError:
+        raise RuntimeError(f"MESSAGE_HOURS must look like 09:00-21:00, got {raw!r}") from None
+    if not start < end:
+        raise RuntimeError(f"MESSAGE_HOURS must start before it ends, got {raw!r}")
+    return start, end
 
 
 class Config:
@@ -71,12 +88,14 @@ class Config:
     SQLALCHEMY_DATABASE_URI = env_str("DATABASE_URL", "sqlite:///callback_desk.sqlite3")
     # create_app() passes these through engine_options() for the database in use.
     # hide_parameters: a database error's text (logged) never carries a patient's name or phone.
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True, "hide_parameters": True}
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"hide_parameters": True}
 
     CLINIC_NAME = env_str("CLINIC_NAME", "Клиника")
     # The operator of personal data as the consent document names it (152-FZ art. 9 part 4).
     CLINIC_LEGAL_NAME = env_str("CLINIC_LEGAL_NAME", "")  # empty: CLINIC_NAME
     CLINIC_ADDRESS = env_str("CLINIC_ADDRESS", "")
+    # How long one live-queue stream (server-sent events) lasts before the browser reconnects.
+    SSE_STREAM_SECONDS = env_int("SSE_STREAM_SECONDS", 300)
     CLINIC_TIMEZONE = env_str("CLINIC_TIMEZONE", "Europe/Moscow")
     # The number patients can call, as people write it; shown on the form, the
     # thanks page and every error page (nothing is shown while it is unset).
@@ -94,8 +113,9 @@ class Config:
 
     # Anti-abuse
     MIN_FILL_SECONDS = env_int("MIN_FILL_SECONDS", 3)
-    # The form's signed start time must come back with the page's form (the embed's always does).
-    FORM_START_TOKEN_REQUIRED = env_bool("FORM_START_TOKEN_REQUIRED", True)
+    # The page's form must come from this desk's page (Origin/Referer) with its
+    # signed, single-use start token (the embed's form always must).
+    PUBLIC_FORM_CHECKS = env_bool("PUBLIC_FORM_CHECKS", True)
     RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
     RATELIMIT_STORAGE_URI = env_str("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
@@ -103,6 +123,11 @@ class Config:
     RATELIMIT_LOGIN = env_str("RATELIMIT_LOGIN", "20 per minute")
     # Number of proxies in front of the app whose X-Forwarded-For is trusted (0: none).
     TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
+
+    # Where patients reach this desk, e.g. https://desk.clinic.example: the API's
+    # thanks_url and a request's page address are built on it, never on the
+    # request's Host header (unset: addresses relative to the desk).
+    PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "")
 
     # Embedding and the JSON API
     EMBED_ALLOWED_ORIGINS = env_list("EMBED_ALLOWED_ORIGINS")
@@ -120,6 +145,27 @@ class Config:
     DATABASE_CONNECT_TIMEOUT_SECONDS = env_int("DATABASE_CONNECT_TIMEOUT_SECONDS", 3)
     DATABASE_STATEMENT_TIMEOUT_MS = env_int("DATABASE_STATEMENT_TIMEOUT_MS", 5000)
     SQLITE_BUSY_TIMEOUT_MS = env_int("SQLITE_BUSY_TIMEOUT_MS", 5000)
+
+    # After the booking (issue 14): confirmation calls and messages to the patient.
+    CONFIRM_CALL_DAYS_BEFORE = env_int("CONFIRM_CALL_DAYS_BEFORE", 1)  # working days
+    CONFIRM_RETRY_MINUTES = env_int("CONFIRM_RETRY_MINUTES", 60)  # after a call nobody answered
+    REMINDER_HOURS_BEFORE = env_int_list("REMINDER_HOURS_BEFORE", "24")  # e.g. "24,2"
+    MESSAGE_HOURS = env_str("MESSAGE_HOURS", "09:00-21:00")  # clinic time, when messages may arrive
+    OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 8)
+    OUTBOX_BACKOFF_SECONDS = env_int("OUTBOX_BACKOFF_SECONDS", 60)  # doubled after each failure
+    # SMS through an HTTP gateway: a POST of SMS_GATEWAY_BODY (form-encoded, with {token},
+    # {phone} as digits, {text}) to SMS_GATEWAY_URL.  No URL: no SMS.
+    SMS_GATEWAY_URL = env_str("SMS_GATEWAY_URL", "")
+    SMS_GATEWAY_TOKEN = env_str("SMS_GATEWAY_TOKEN", "")
+    SMS_GATEWAY_BODY = env_str("SMS_GATEWAY_BODY", "api_id={token}&to={phone}&msg={text}&json=1")
+    SMS_TIMEOUT_SECONDS = env_int("SMS_TIMEOUT_SECONDS", 10)
+    # E-mail over SMTP with an .ics invitation.  No host: no e-mail.
+    SMTP_HOST = env_str("SMTP_HOST", "")
+    SMTP_PORT = env_int("SMTP_PORT", 587)
+    SMTP_USERNAME = env_str("SMTP_USERNAME", "")
+    SMTP_PASSWORD = env_str("SMTP_PASSWORD", "")
+    SMTP_STARTTLS = env_bool("SMTP_STARTTLS", True)
+    SMTP_FROM = env_str("SMTP_FROM", "")
 
     BABEL_DEFAULT_LOCALE = "ru"
     BABEL_DEFAULT_TIMEZONE = CLINIC_TIMEZONE
@@ -147,6 +193,16 @@ class Config:
             raise RuntimeError("SLOT_MINUTES must be between 5 and 240")
         if settings["MIN_FILL_SECONDS"] < 0:
             raise RuntimeError("MIN_FILL_SECONDS must not be negative")
+        if settings["CONFIRM_CALL_DAYS_BEFORE"] < 0 or settings["CONFIRM_RETRY_MINUTES"] <= 0:
+            raise RuntimeError("CONFIRM_CALL_DAYS_BEFORE must not be negative, CONFIRM_RETRY_MINUTES must be positive")
+        if any(not 0 < hours <= 24 * 14 for hours in settings["REMINDER_HOURS_BEFORE"]):
+            raise RuntimeError("REMINDER_HOURS_BEFORE must be hours between 1 and 336, e.g. 24,2")
+        parse_message_hours(settings["MESSAGE_HOURS"])
+        if (settings["SMS_GATEWAY_URL"] or settings["SMTP_HOST"]) and not settings.get("PUBLIC_BASE_URL"):
+            raise RuntimeError("PUBLIC_BASE_URL must be set when SMS or e-mail is on: each message links to the visit")
+        base = settings.get("PUBLIC_BASE_URL") or ""
+        if base and not (base.startswith(("https://", "http://")) and base.split("://", 1)[1].strip("/")):
+            raise RuntimeError(f"PUBLIC_BASE_URL must be an http(s) address such as https://desk.clinic.example, got {base!r}")
         try:
             ZoneInfo(settings["CLINIC_TIMEZONE"])
         except (ZoneInfoNotFoundError, ValueError):
@@ -171,7 +227,7 @@ class TestingConfig(Config):
     RATELIMIT_ENABLED = False
     RATELIMIT_STORAGE_URI = "memory://"
     MIN_FILL_SECONDS = 0
-    FORM_START_TOKEN_REQUIRED = False  # tests post the page's form without showing it first
+    PUBLIC_FORM_CHECKS = False  # tests post the page's form without showing it first
     CALENDAR_CACHE_SECONDS = 0  # tests add closures and expect them at once
 
 

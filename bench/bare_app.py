@@ -57,7 +57,9 @@ def create_app(database_url: str | None = None) -> Flask:
     app = Flask(__name__)
     url = database_url or os.environ["BARE_DATABASE_URL"]
     app.config["SQLALCHEMY_DATABASE_URI"] = url
-    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(url, Config.SQLALCHEMY_ENGINE_OPTIONS)
+    # The app's pooled connections are pinged before use (leads.db_deadline): so are these.
+    pre_ping = {"pool_pre_ping": not url.startswith("sqlite")}
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(url, {**Config.SQLALCHEMY_ENGINE_OPTIONS, **pre_ping})
     db.init_app(app)
     with app.app_context():
         _install_settings(db.engine)

@@ -19,6 +19,38 @@ def spool_replay() -> None:
         raise SystemExit(1)
 
 
+@click.group("outbox", invoke_without_command=True)
+@click.pass_context
+@with_appcontext
+def outbox_cli(ctx: click.Context) -> None:
+    """Messages to patients: list the pending and failed ones (or retry one)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from leads.services.outbox import list_messages
+
+    rows = list_messages()
+    if not rows:
+        click.echo("no pending or failed messages")
+    for row in rows:
+        click.echo(f"{row.id}\t{row.status}\t{row.channel}\t{row.kind}\tappointment {row.appointment_id}\t"
+                   f"attempts {row.attempts}\tnext {row.next_attempt_at:%Y-%m-%d %H:%M}Z\t{row.last_error}")
+
+
+@outbox_cli.command("retry")
+@click.argument("message_id", type=int)
+@with_appcontext
+def outbox_retry(message_id: int) -> None:
+    """Send a failed message again at the next run of the outbox job."""
+    from leads.services.outbox import OutboxError, retry_message
+
+    try:
+        retry_message(message_id)
+    except OutboxError as exc:
+        text = {"not_found": "no such message", "not_failed": "the message has not failed; nothing to retry"}
+        raise click.ClickException(f"message {message_id}: {text[exc.code]}") from None
+    click.echo(f"message {message_id} will be sent at the next run")
+
+
 @click.command("demo")
 @click.option("--leads", "lead_count", default=40, show_default=True, help="How many demo leads to create.")
 @with_appcontext
@@ -49,12 +81,15 @@ def scheduler(once: bool) -> None:
 
     from flask import current_app
 
-    from leads.scheduler import run_jobs_once, run_scheduler
+    from leads.scheduler import LockUnreachable, run_jobs_once, run_scheduler
 
     # Flask's documented way to the app behind its proxy; its type stubs call the proxy a Flask.
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if once:
-        click.echo("jobs ran" if run_jobs_once(app) else "a scheduler is running; nothing done")
+        try:
+            click.echo("jobs ran" if run_jobs_once(app) else "a scheduler is running; nothing done")
+        except LockUnreachable as unreachable:
+            raise click.ClickException(f"the database cannot be reached ({unreachable}); nothing done") from None
         return
     stop = threading.Event()
 
@@ -72,5 +107,6 @@ def init_app(app: Flask) -> None:
 
     app.cli.add_command(users_cli)
     app.cli.add_command(spool_cli)
+    app.cli.add_command(outbox_cli)
     app.cli.add_command(demo)
     app.cli.add_command(scheduler)

@@ -5,6 +5,8 @@ import sqlite3
 
 import sqlalchemy as sa
 
+from leads.db_deadline import StatementDeadline
+
 # SQLSTATE classes of PostgreSQL errors that say the database cannot take writes
 # now, whatever is written: connection (08), read-only or aborted transaction
 # (25), rollback for a conflict (40), insufficient resources (53), operator
@@ -37,6 +39,9 @@ def install_connection_settings(engine: sa.Engine, *, statement_timeout_ms: int,
             dbapi_connection.commit()  # a SET inside a transaction rolled back later would be undone
 
     sa.event.listen(engine, "connect", on_connect)
+    if engine.dialect.name == "postgresql":
+        # The server's timeout first; the client's deadline for a server that answers nothing at all.
+        StatementDeadline(statement_timeout_ms / 1000 + 1).install(engine)
 
 
 def is_sqlite(engine: sa.engine.Engine) -> bool:

@@ -81,6 +81,24 @@ def login_failures(app: Flask) -> object:
     return _run(app, "login_failures", lambda now: f"{purge_login_failures(now)} purged")
 
 
+def outbox(app: Flask) -> object:
+    """Send the messages to patients that are due (issue 14)."""
+    from leads.services.outbox import send_due_messages
+
+    def send(now: datetime) -> str:
+        counts = send_due_messages(now)
+        return ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nothing due"
+
+    return _run(app, "outbox", send)
+
+
+def confirmations(app: Flask) -> object:
+    """End the confirmation calls whose visit has started without them."""
+    from leads.services.confirmation_calls import expire_confirmations
+
+    return _run(app, "confirmations", lambda now: f"{expire_confirmations(now)} ended unreached")
+
+
 @dataclass(frozen=True)
 class JobSpec:
     """One job: its id, its function as an importable reference, and how often it runs."""
@@ -95,6 +113,8 @@ JOBS = (
     JobSpec("sla_watch", "leads.jobs:sla_watch", every_seconds=60),
     JobSpec("callback_grace", "leads.jobs:callback_grace", every_seconds=60),
     JobSpec("spool_replay", "leads.jobs:spool_replay", every_seconds=60),
+    JobSpec("outbox", "leads.jobs:outbox", every_seconds=30),
+    JobSpec("confirmations", "leads.jobs:confirmations", every_seconds=5 * 60),
     JobSpec("appointments_to_mark", "leads.jobs:appointments_to_mark", every_seconds=15 * 60),
     JobSpec("login_failures", "leads.jobs:login_failures", every_seconds=15 * 60),
     # At night, when nobody works with the leads it rewrites.

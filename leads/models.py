@@ -116,6 +116,8 @@ class User(Model):
     # so that one code never signs in twice.
     totp_secret: so.Mapped[Optional[str]] = so.mapped_column(sa.String(64))
     totp_last_step: so.Mapped[Optional[int]] = so.mapped_column(sa.BigInteger)
+    # The desk's "save and next": recording an outcome takes the next lead in the same action.
+    save_and_next: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False, server_default=sa.false())
 
     # Flask-Login protocol
     @property
@@ -392,3 +394,14 @@ class Appointment(Model):
     created_by_id: so.Mapped[Optional[int]] = so.mapped_column(sa.ForeignKey("users.id"))
     updated_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
     cancel_reason: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
+    # Asked at booking: may the clinic send this patient messages about the visit, and
+    # an e-mail address for the calendar invitation (optional).
+    messages_consent: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False, server_default=sa.false())
+    email: so.Mapped[str] = so.mapped_column(sa.String(254), default="", server_default="")
+    # The patient said they are coming (on the confirmation call or by their link).
+    confirmed_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
+    cancelled_by_patient: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False, server_default=sa.false())
+
+
+# Outbox messages and confirmation tasks (issue 14) share this metadata.
+from leads.outbox_models import ConfirmationTask, OutboxMessage  # noqa: E402,F401

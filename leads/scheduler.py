@@ -17,9 +17,21 @@ kill -9 — the database closes its session (or the kernel its file), the lock
 is free, and a standby leads within one poll.  The leader also checks its
 lock every poll and stops its jobs if it has lost it (its connection broke).
 
+On PostgreSQL the lock is a lease: the leader's lock session stays in an open
+(read-only, snapshot-free) transaction that it renews every poll, under
+`idle_in_transaction_session_timeout` = SCHEDULER_LEASE_SECONDS (default three
+polls).  A leader that is frozen (SIGSTOP, a hung host: its kernel still keeps
+the TCP session alive) stops renewing, the server ends its session, and a
+standby takes over; the old leader, once it runs again, finds its lock gone
+at its next poll and stops its jobs.
+
+Interval jobs run at once when a process starts leading; daily jobs (the
+retention) only at their time.  A standby says whether another scheduler
+holds the lock or the database cannot be reached.
+
 Settings read here, from the environment, because only this process uses them:
 SCHEDULER_TICK_SECONDS (every job every N seconds instead of its own
-schedule; for tests and demos) and SCHEDULER_POLL_SECONDS.
+schedule; for tests and demos), SCHEDULER_POLL_SECONDS and SCHEDULER_LEASE_SECONDS.
 """
 from __future__ import annotations
 
@@ -75,13 +87,21 @@ def poll_seconds() -> int:
     return _env_seconds("SCHEDULER_POLL_SECONDS", DEFAULT_POLL_SECONDS) or DEFAULT_POLL_SECONDS
 
 
+def lease_seconds() -> int:
+    """SCHEDULER_LEASE_SECONDS: how long a leader that stops renewing keeps the PostgreSQL lock (3 polls)."""
+    return _env_seconds("SCHEDULER_LEASE_SECONDS", 3 * poll_seconds()) or 3 * poll_seconds()
+
+
 # -- the singleton lock ------------------------------------------------------------------------
 
 class SingletonLock(Protocol):
     """A lock held by at most one process, released when that process dies."""
 
     def acquire(self) -> bool:
-        """Take the lock if it is free; True when this process now holds it."""
+        """Take the lock if it is free; True when this process now holds it.
+
+        Raises LockUnreachable when it cannot tell (the database is down).
+        """
 
     def still_held(self) -> bool:
         """True while this process still holds the lock."""
@@ -90,41 +110,48 @@ class SingletonLock(Protocol):
         """Give the lock up (and close what held it)."""
 
 
+class LockUnreachable(Exception):
+    """The lock's database cannot be reached: nobody can tell who leads."""
+
+
 class PostgresAdvisoryLock:
-    """A session-level advisory lock on a connection of its own, kept open while held."""
+    """A session-level advisory lock on a connection of its own, kept as a lease while held."""
 
     _TRY = sa.text("SELECT pg_try_advisory_lock(:lock_class, hashtext(current_schema()))")
     _UNLOCK = sa.text("SELECT pg_advisory_unlock(:lock_class, hashtext(current_schema()))")
 
-    def __init__(self, url: sa.URL) -> None:
+    def __init__(self, url: sa.URL, lease_seconds: int = 15, connect_timeout: int = 5) -> None:
         # NullPool: the lock's connection is never shared with, or handed back to, a pool.
-        self.engine = sa.create_engine(url, poolclass=NullPool)
+        self.engine = sa.create_engine(url, poolclass=NullPool, connect_args={"connect_timeout": connect_timeout})
+        self.lease_seconds = lease_seconds
         self.connection: sa.Connection | None = None
 
     def acquire(self) -> bool:
         try:
             connection = self.engine.connect()
         except SQLAlchemyError as exc:
-            log.warning("scheduler: cannot reach the database for the lock: %s", exc.__class__.__name__)
-            return False
+            raise LockUnreachable(exc.__class__.__name__) from exc
         try:
+            lease_ms = int(self.lease_seconds * 1000)
+            connection.exec_driver_sql(f"SET idle_in_transaction_session_timeout = {lease_ms}")
+            connection.commit()
             got = bool(connection.execute(self._TRY, {"lock_class": ADVISORY_LOCK_CLASS}).scalar())
-            connection.commit()  # the lock is the session's: no transaction stays open
-        except SQLAlchemyError:
+        except SQLAlchemyError as exc:
             connection.close()
-            return False
+            raise LockUnreachable(exc.__class__.__name__) from exc
         if not got:
             connection.close()
             return False
+        # Left in its transaction: the server ends the session (and the lock) if no renewal comes.
         self.connection = connection
         return True
 
     def still_held(self) -> bool:
+        """Renew the lease: a statement in the open transaction restarts the server's idle clock."""
         if self.connection is None:
             return False
         try:
             self.connection.execute(sa.text("SELECT 1")).scalar()
-            self.connection.commit()
             return True
         except SQLAlchemyError:
             self._close()
@@ -185,14 +212,14 @@ def make_lock(app: Flask) -> SingletonLock:
     with app.app_context():
         url = db.engine.url
     if url.get_backend_name() == "postgresql":
-        return PostgresAdvisoryLock(url)
+        return PostgresAdvisoryLock(url, lease_seconds(), app.config["DATABASE_CONNECT_TIMEOUT_SECONDS"])
     return FileLock(Path(app.instance_path) / LOCK_FILE_NAME)
 
 
 # -- the scheduler -----------------------------------------------------------------------------
 
 def build_scheduler(app: Flask, tick: int | None = None) -> BackgroundScheduler:
-    """A BackgroundScheduler with every job of leads.jobs.JOBS, each run once at start.
+    """A BackgroundScheduler with every job of leads.jobs.JOBS; interval jobs run once at start too.
 
     One worker thread: the jobs run one after another, so they never compete
     for SQLite's write lock or for the same leads.
@@ -211,7 +238,9 @@ def build_scheduler(app: Flask, tick: int | None = None) -> BackgroundScheduler:
         else:
             hour, minute = spec.daily_at or (3, 30)
             trigger = CronTrigger(hour=hour, minute=minute, timezone=app.config["CLINIC_TIMEZONE"])
-        scheduler.add_job(spec.func, trigger, args=[app], id=spec.id, name=spec.id, next_run_time=start)
+        # A daily job at its time only: a restart at noon must not anonymise at noon.
+        first = {"next_run_time": start} if tick or spec.every_seconds else {}
+        scheduler.add_job(spec.func, trigger, args=[app], id=spec.id, name=spec.id, **first)
     return scheduler
 
 
@@ -229,15 +258,20 @@ def run_scheduler(
     lock = lock or make_lock(app)
     # APScheduler's own "Running job…" lines would repeat each job's heartbeat.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    standing_by = False
+    standing_by = ""
     while not stop.is_set():
-        if not lock.acquire():
-            if not standing_by:
-                log.info("scheduler standby (pid %d): another scheduler holds the lock; trying every %d s", os.getpid(), poll)
-                standing_by = True
+        try:
+            got = lock.acquire()
+            reason = "another scheduler holds the lock"
+        except LockUnreachable as unreachable:
+            got, reason = False, f"the database cannot be reached ({unreachable})"
+        if not got:
+            if standing_by != reason:
+                log.info("scheduler standby (pid %d): %s; trying every %d s", os.getpid(), reason, poll)
+                standing_by = reason
             stop.wait(poll)
             continue
-        standing_by = False
+        standing_by = ""
         log.info("scheduler leading (pid %d): running %d jobs", os.getpid(), len(JOBS))
         scheduler = build_scheduler(app, tick)
         scheduler.start()
@@ -253,9 +287,12 @@ def run_scheduler(
 
 
 def run_jobs_once(app: Flask, lock: SingletonLock | None = None) -> bool:
-    """Run every job once now, if no scheduler is running (for cron or a manual run); False if one is."""
+    """Run every job once now, if no scheduler is running (for cron or a manual run); False if one is.
+
+    Raises LockUnreachable when the database cannot be reached.
+    """
     lock = lock or make_lock(app)
-    if not lock.acquire():
+    if not lock.acquire():  # LockUnreachable when the database is down
         return False
     try:
         from importlib import import_module

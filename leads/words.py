@@ -40,6 +40,12 @@ ACTION_LABELS = {
     "appointment_cancelled": _l("Cancelled an appointment"),
     "appointment_attended": _l("The patient came"),
     "appointment_no_show": _l("The patient did not come"),
+    "appointment_confirmed_by_patient": _l("The patient confirmed the visit by their link"),
+    "appointment_cancelled_by_patient": _l("The patient cancelled the visit by their link"),
+    "appointment_confirmed_on_call": _l("Confirmation call: the patient is coming"),
+    "appointment_cancelled_on_call": _l("Confirmation call: the patient cancelled the visit"),
+    "confirmation_reschedule": _l("Confirmation call: the patient wants another time"),
+    "confirmation_no_answer": _l("Confirmation call: no answer"),
     "login": _l("Signed in"),
     "login_failed": _l("Failed sign-in"),
     "logout": _l("Signed out everywhere"),
@@ -110,7 +116,8 @@ _APPOINTMENT = re.compile(r"^appointment \d+(?:: (?P<rest>.*))?$", re.S)
 _TRANSITION = re.compile(r"^(?P<old>\w+) → (?P<new>\w+)(?: — (?P<rest>.*))?$", re.S)
 _PHONE_KEY = re.compile(r"^phone (?P<key>\S+)(?:; (?P<extra>.*))?$")
 _ERASED = re.compile(r"^(?P<leads>\d+) lead\(s\), (?P<visits>\d+) visit\(s\) cancelled$")
-_USERNAME = re.compile(r"^username=(?P<name>\S+)(?P<locked> locked)?$")
+_USERNAME = re.compile(r"^username=(?P<name>\S+)(?P<locked> (?:locked|throttled))?$")
+_SERVED = re.compile(r"^(?:(?P<detail>.*); )?(?P<count>\d+) lead\(s\)(?:: (?P<ids>[\d, ]+))?$")
 _USER = re.compile(r"^user \d+ (?P<name>\S+) \((?P<role>\w+)\)$")
 _DOCTOR = re.compile(r"^doctor \d+: (?P<rest>.*?)(?:; plan (?P<plan>.*))?$", re.S)
 _WEEKDAY = re.compile(r"\b(" + "|".join(_WEEKDAYS_EN) + r")\b")
@@ -163,7 +170,7 @@ def describe(kind: str, detail: str | None) -> str:
         return ""
     if kind == "anonymised" and detail == "erasure request":
         return _("at the patient's request")
-    if kind.startswith("appointment_") and (m := _APPOINTMENT.match(detail)):
+    if kind.startswith(("appointment_", "confirmation_")) and (m := _APPOINTMENT.match(detail)):
         return m["rest"] or ""
     if kind == "outcome" and (m := _TRANSITION.match(detail)):
         text = f"{_state(m['old'])} → {_state(m['new'])}"
@@ -173,6 +180,13 @@ def describe(kind: str, detail: str | None) -> str:
         return text + (f" — {rest}" if rest else "")
     if kind.startswith("privacy_") and (m := _PHONE_KEY.match(detail)):
         return _privacy_extra(m["extra"]) if m["extra"] else ""
+    if (kind.startswith("list_") or kind == "search") and (m := _SERVED.match(detail)):
+        count = int(m["count"])
+        served = ngettext("%(num)d lead", "%(num)d leads", count) + (f": {m['ids']}" if m["ids"] else "")
+        return f"{m['detail']}; {served}" if m["detail"] else served
+    if kind == "two_factor_required":
+        roles = [label(role.strip(), ROLE_LABELS) for role in detail.split(",") if role.strip() not in ("", "none")]
+        return ", ".join(roles) or _("nobody")
     if kind == "login_failed" and (m := _USERNAME.match(detail)):
         text = _("username %(name)s", name=m["name"])
         return text + ("; " + _("sign-in locked for a while") if m["locked"] else "")

@@ -6,9 +6,13 @@
  * Options, as attributes of that <script> element:
  *   data-label="..."   the button's text
  *   data-lang="ru|en"  the widget's own language (Russian by default)
+ *   data-phone="..."   the clinic's phone, shown if the form cannot be opened here
  *
  * The button opens the form from <origin of this script>/embed in a modal
  * dialog, passing the page's URL, its referrer and its utm_* parameters.
+ * If the form does not say it is ready within a few seconds (this site is
+ * not allowed to frame it, the desk is unreachable), the dialog offers the
+ * form in a new tab instead, and the clinic's phone number.
  * One global, window.CallbackDesk: open(), close(), isOpen(), version.
  * On the host page it fires "callbackdesk:open", "callbackdesk:close" and,
  * when the embedded page reports a sent request, "callbackdesk:submitted"
@@ -32,7 +36,10 @@
       button: "Заказать обратный звонок",
       title: "Заказать обратный звонок",
       close: "Закрыть",
-      frame: "Форма заказа обратного звонка"
+      frame: "Форма заказа обратного звонка",
+      failed: "Форму не удалось открыть здесь.",
+      newTab: "Открыть форму в новой вкладке",
+      call: "Или позвоните в клинику:"
     },
     en: {
       button: "Request a call back",
@@ -44,6 +51,7 @@
   var MAX_PARAM = 1000; // the desk keeps 500 characters; this keeps the URL sane
   var UTM_KEY = /^utm_[a-z0-9_]{1,40}$/i;
   var SVG_NS = "http://www.w3.org/2000/svg";
+  var READY_TIMEOUT_MS = 5000; // the form says it is ready well within this, even on a slow phone
 
   var CSS = [
     ":host { all: initial; }",
@@ -84,6 +92,10 @@
     ".cbd-close:focus-visible { outline: 3px solid #ffbf47; outline-offset: -3px; }",
     ".cbd-close svg { width: 22px; height: 22px; stroke: currentColor; stroke-width: 2.2; stroke-linecap: round; fill: none; }",
     ".cbd-frame { display: block; flex: 1 1 auto; width: 100%; min-height: 0; border: 0; background: #f5f7f9; }",
+    ".cbd-fallback-panel { padding: 24px 16px; font-size: 17px; }",
+    ".cbd-fallback-panel[hidden] { display: none; }",
+    ".cbd-fallback-panel a { color: #0a6e5c; font-weight: 600; }",
+    ".cbd-fallback-panel p { margin: 0 0 16px; }",
     ".cbd-guard { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); }",
     "@media (min-width: 600px) and (min-height: 500px) {",
     "  .cbd-dialog { width: min(440px, calc(100vw - 32px)); height: min(780px, calc(100vh - 32px));",
@@ -113,8 +125,10 @@
   var text = TEXTS[lang];
   var label = (script.getAttribute("data-label") || "").trim() || text.button;
   var nonce = script.nonce || script.getAttribute("nonce") || "";
+  var phone = (script.getAttribute("data-phone") || "").trim();
 
   var host, root, launcher, dialog, closeButton, frame, frameForPage, returnFocus, savedOverflow;
+  var fallbackPanel, readyTimer, frameReady = false;
   var opened = false;
 
   function el(tag, attrs, children) {
@@ -153,8 +167,8 @@
     document.dispatchEvent(event);
   }
 
-  /** <desk>/embed?page=…&ref=…&utm_…=…&in=widget: where the request comes from. */
-  function embedUrl() {
+  /** <desk>/embed?page=…&ref=…&utm_…=…&in=widget (or the desk's own form page, "/"): where the request comes from. */
+  function embedUrl(path) {
     var params = new URLSearchParams();
     params.set("page", window.location.href.slice(0, MAX_PARAM));
     params.set("ref", (document.referrer || "").slice(0, MAX_PARAM));
@@ -166,8 +180,39 @@
     if (askedLang && TEXTS.hasOwnProperty(askedLang)) {
       params.set("lang", askedLang);
     }
-    params.set("in", "widget"); // the dialog shows the title: the form does not repeat it
-    return deskOrigin + "/embed?" + params.toString();
+    if (!path) {
+      params.set("in", "widget"); // the dialog shows the title: the form does not repeat it
+    }
+    return deskOrigin + (path || "/embed") + "?" + params.toString();
+  }
+
+  /** The form did not load in the frame: offer it in a new tab, and the clinic's phone. */
+  function showFallback() {
+    if (frameReady || !frame) {
+      return;
+    }
+    if (!fallbackPanel) {
+      var children = [
+        el("p", {}, [text.failed]),
+        el("p", {}, [el("a", { href: embedUrl("/"), target: "_blank", rel: "noopener" }, [text.newTab])])
+      ];
+      if (phone) {
+        children.push(el("p", {}, [text.call + " ", el("a", { href: "tel:" + phone.replace(/[^+\d]/g, "") }, [phone])]));
+      }
+      fallbackPanel = el("div", { "class": "cbd-fallback-panel", role: "alert" }, children);
+      dialog.insertBefore(fallbackPanel, dialog.lastChild);
+    }
+    fallbackPanel.hidden = false;
+    frame.style.display = "none";
+  }
+
+  function frameIsReady() {
+    frameReady = true;
+    window.clearTimeout(readyTimer);
+    if (fallbackPanel) {
+      fallbackPanel.hidden = true;
+    }
+    frame.style.display = "";
   }
 
   function ensureFrame() {
@@ -188,6 +233,9 @@
     });
     frameForPage = window.location.href;
     dialog.insertBefore(frame, dialog.lastChild); // before the trailing focus guard
+    frameReady = false;
+    window.clearTimeout(readyTimer);
+    readyTimer = window.setTimeout(showFallback, READY_TIMEOUT_MS);
   }
 
   function focusable(node) {
@@ -299,7 +347,9 @@
         return;
       }
       var type = event.data && event.data.type;
-      if (type === "callback-desk:close") {
+      if (type === "callback-desk:ready") {
+        frameIsReady();
+      } else if (type === "callback-desk:close") {
         close();
       } else if (type === "callback-desk:submitted") {
         fire("callbackdesk:submitted");

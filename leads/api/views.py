@@ -9,12 +9,12 @@ from flask_babel import lazy_gettext as _l
 from leads.api import bp
 from leads.api.openapi import openapi_document
 from leads.domain.calendar import ClinicCalendar
-from leads.domain.promise import promise_call
+from leads.domain.promise import preferred_windows, promise_call
 from leads.extensions import csrf, limiter
 from leads.models import new_public_id
 from leads.public.promise_text import describe_promise
 from leads.public.submission import parse, submit
-from leads.public.views import callback_rate_limit
+from leads.public.views import callback_rate_limit, public_url
 from leads.services.clinic import calendar_or_default, now_utc
 from leads.services.intake import Submitted
 
@@ -86,12 +86,14 @@ def _created(submitted: Submitted | None, calendar: ClinicCalendar, now: datetim
             "until": promise.until.isoformat() if promise.until else None,
             "text": describe_promise(promise, calendar.tz, now),
         },
-        "thanks_url": url_for("public.thanks", public_id=public_id, _external=True),
+        "thanks_url": public_url(url_for("public.thanks", public_id=public_id)),
     }
     return jsonify(body), 201
 
 
 @bp.get("/openapi.json")
 def openapi():
-    """The OpenAPI 3 description of this API."""
-    return jsonify(openapi_document())
+    """The OpenAPI 3 description of this API, with the call windows offered now."""
+    now = now_utc()
+    windows = preferred_windows(calendar_or_default(now), now, days=current_app.config["PREFERRED_WINDOW_DAYS"])
+    return jsonify(openapi_document([start.isoformat() for start, _ in windows]))

@@ -17,6 +17,7 @@ AREAS = (
     (lazy_pgettext("menu", "Appointments"), _l("Appointments"), "operator.appointments", DESK_ROLES),
     (lazy_pgettext("menu", "Reports"), _l("Reports"), "manager.reports", MANAGER_ROLES),
     (lazy_pgettext("menu", "Visits"), _l("Visits to mark"), "manager.visits_to_mark", MANAGER_ROLES),
+    (lazy_pgettext("menu", "Messages"), _l("Messages to patients"), "manager.messages", MANAGER_ROLES),
     (lazy_pgettext("menu", "Patient data"), _l("Personal data"), "manager.privacy", MANAGER_ROLES),
     (lazy_pgettext("menu", "Audit"), _l("Audit log"), "manager.audit", MANAGER_ROLES),
     (lazy_pgettext("menu", "Users"), _l("Users"), "admin.users", ADMIN_ROLES),

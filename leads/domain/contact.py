@@ -17,9 +17,10 @@ __all__ = [
 
 PHONE_MAX_LENGTH = 40
 
-# Control, format (e.g. zero-width space, bidi overrides), surrogate, private-use, unassigned.
-_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
-_COMMENT_ALLOWED_CONTROLS = frozenset("\n\r\t")
+# Control, format (e.g. zero-width space, bidi overrides), surrogate, private-use.  (Not
+# "unassigned": a character newer than this Python's Unicode tables may be someone's letter.)
+FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co"})
+COMMENT_ALLOWED_CONTROLS = frozenset("\n\r\t")
 
 
 class InvalidField(ValueError):
@@ -32,9 +33,9 @@ class InvalidField(ValueError):
 
 
 def has_forbidden_chars(text: str, allowed: frozenset[str] = frozenset()) -> bool:
-    """True if `text` holds a control, invisible, surrogate, private-use or unassigned character."""
+    """True if `text` holds a control, invisible (format), surrogate or private-use character."""
     return any(
-        ch not in allowed and unicodedata.category(ch) in _FORBIDDEN_CATEGORIES for ch in text
+        ch not in allowed and unicodedata.category(ch) in FORBIDDEN_CATEGORIES for ch in text
     )
 
 
@@ -92,7 +93,7 @@ def clean_comment(raw: str | None, max_length: int = 500) -> str:
     # textarea's maxlength count as too long here.
     text = (raw or "").replace("\r\n", "\n").replace("\r", "\n")
     text = unicodedata.normalize("NFC", text.strip())
-    if has_forbidden_chars(text, _COMMENT_ALLOWED_CONTROLS):
+    if has_forbidden_chars(text, COMMENT_ALLOWED_CONTROLS):
         raise InvalidField("comment", "control_chars")
     if len(text) > max_length:
         raise InvalidField("comment", "too_long")

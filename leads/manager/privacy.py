@@ -64,6 +64,7 @@ class EraseForm(FlaskForm):
     """Erase what is held for a number, once the manager has confirmed."""
 
     phone = HiddenField(validators=[DataRequired()])
+    asked = HiddenField()  # "1" once the confirmation page was shown
     confirm = BooleanField(
         _l("I confirm: remove this patient's name and phone number everywhere. This cannot be undone.")
     )
@@ -147,7 +148,12 @@ def privacy_erase():
     except PhoneNotValid:
         return _refuse_phone(LookupForm(formdata=None))
     if not form.confirm.data:
-        return render_template("manager/privacy_erase.html", form=form, shown_phone=format_phone(e164))
+        status = 200
+        if form.asked.data == "1":  # sent from the confirmation page without the box ticked
+            form.confirm.errors = [_("Nothing was erased: tick the box to confirm, then press Erase.")]
+            status = 422
+        form.asked.data = "1"
+        return render_template("manager/privacy_erase.html", form=form, shown_phone=format_phone(e164)), status
     erased = erase_patient(e164, current_user.id, ip=client_ip())
     flash(
         _(

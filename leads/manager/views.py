@@ -11,11 +11,14 @@ from datetime import date
 from typing import Union
 
 from flask import Response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from leads.manager import bp
 from leads.manager.forms import RangeForm, russian, weekday_name, word
 from leads.services.clinic import clinic_calendar, now_utc
+from leads.services.report_activity import activity_report
 from leads.services.reports import Counts, Report, build_report
+from leads.services.visit_report import follow_up_by_week
 from leads.spreadsheet import csv_text
 from leads.words import OUTCOME_LABELS, SOURCE_LABELS, label
 
@@ -166,6 +169,25 @@ TABLES = {
     "days": days_table,
     "heat": heat_table,
 }
+
+
+def follow_up_table(first: date, last: date) -> Table:
+    """After the booking, per week of visits: confirmations, cancellations by the patient, no-shows
+    with and without a message or confirmation that reached the patient (issue 14)."""
+    rows: list[list[Cell]] = [
+        [w.week, w.visits, w.confirmed, percent(w.confirmed, w.visits), w.cancelled_by_patient,
+         w.finished_reached, percent(w.no_show_reached, w.finished_reached),
+         w.finished_unreached, percent(w.no_show_unreached, w.finished_unreached)]
+        for w in follow_up_by_week(first, last)
+    ]
+    headers = [_("Week from"), _("Visits"), _("Confirmed"), _("Confirmation rate, %"), _("Cancelled by the patient"),
+               _("Visits with a message or confirmation"), _("No-shows among them, %"),
+               _("Visits without"), _("No-shows among them, %")]
+    return Table("follow_up", _("After the booking (by the week of the visit)"), headers, rows)
+
+
+# Tables made from the period itself rather than the leads report.
+PERIOD_TABLES = {"follow_up": follow_up_table}
 HEAT_LEVELS = 10  # CSS classes .heat-0 … .heat-9
 
 
@@ -176,14 +198,21 @@ def heat_level(count: int, highest: int) -> int:
     return max(1, -(-count * (HEAT_LEVELS - 1) // highest))
 
 
-def chart_data(table: Table) -> dict:
-    """The by-day chart's data, read by static/js/reports.js from a JSON block."""
+def chart_data(table: Table, until: date | None = None) -> dict:
+    """The by-day chart's data, read by static/js/reports.js from a JSON block; no day after `until`."""
     series = [word("leads"), word("reached"), word("booked"), word("attended")]
+    rows = [row for row in table.rows if until is None or (isinstance(row[0], date) and row[0] <= until)]
     return {
         "title": word("chart_label"),
-        "labels": [format_cell(row[0], True) for row in table.rows],
-        "series": [{"label": label, "data": [row[i + 1] for row in table.rows]} for i, label in enumerate(series)],
+        "labels": [format_cell(row[0], True) for row in rows],
+        "series": [{"label": label, "data": [row[i + 1] for row in rows]} for i, label in enumerate(series)],
     }
+
+
+def funnel_chart(table: Table) -> dict:
+    """The funnel's four steps as bars (the last row, every request, is not a step)."""
+    steps = table.rows[:4]
+    return {"label": table.title, "labels": [row[0] for row in steps], "data": [row[1] for row in steps]}
 
 
 def csv_body(table: Table) -> str:
@@ -213,6 +242,8 @@ def reports():
         return render_template("manager/reports.html", form=form, word=word, tables=None), 422
     report = build_report(*period)
     tables = {name: build(report) for name, build in TABLES.items()}
+    today = clinic_calendar().local(now_utc()).date()
+    tables.update({name: build(*period) for name, build in PERIOD_TABLES.items()})
     heat = tables["heat"]
     highest = max((cell for row in heat.rows for cell in row[1:]), default=0)
     return render_template(
@@ -223,7 +254,9 @@ def reports():
         period=period,
         cell=lambda c: format_cell(c, decimal_comma=russian(), empty="—"),
         heat_class=lambda n: f"heat-{heat_level(n, highest)}",
-        chart=chart_data(tables["days"]),
+        chart={**chart_data(tables["days"], until=today), "funnel": funnel_chart(tables["funnel"])},
+        activity=activity_report(*period),
+        today=today,
         csv_args={"from": period[0].isoformat(), "to": period[1].isoformat()},
     )
 
@@ -232,13 +265,13 @@ def reports():
 def reports_csv():
     """One table of the report as a CSV file: ?table=funnel&from=YYYY-MM-DD&to=YYYY-MM-DD."""
     name = request.args.get("table", "")
-    if name not in TABLES:
+    if name not in TABLES and name not in PERIOD_TABLES:
         return Response(word("bad_table") + "\n", status=404, mimetype="text/plain")
     form, period = _range_from_request()
     if period is None:
         messages = [m for f in (form.preset, form.date_from, form.date_to) for m in f.errors]
         return Response("\n".join(messages) + "\n", status=422, mimetype="text/plain")
-    table = TABLES[name](build_report(*period))
+    table = PERIOD_TABLES[name](*period) if name in PERIOD_TABLES else TABLES[name](build_report(*period))
     filename = f"report-{name}-{period[0].isoformat()}-{period[1].isoformat()}.csv"
     return Response(
         csv_body(table).encode("utf-8"),

@@ -6,4 +6,5 @@ from leads.auth.access import DESK_ROLES, protect_blueprint
 bp = Blueprint("operator", __name__)
 protect_blueprint(bp, DESK_ROLES)
 
-from leads.operator import book, views  # noqa: E402,F401  (routes register on bp)
+from leads.operator import book, live, views  # noqa: E402,F401  (routes register on bp)
+from leads.operator import confirmations  # noqa: E402,F401  (confirmation calls, issue 14)

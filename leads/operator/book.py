@@ -8,7 +8,7 @@ comes with the free slots nearby.
 """
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import format_date, gettext as _
@@ -23,7 +23,7 @@ from leads.extensions import db
 from leads.models import Lead
 from leads.net import client_ip
 from leads.operator import bp
-from leads.operator.card import booking_context, date_or_none, refused
+from leads.operator.card import booking_context, date_or_none, int_or_none, refused
 from leads.operator.forms import APPOINTMENT_STATUS_LABELS, AttendanceForm, BookForm, CancelForm
 from leads.operator.refusals import no_slot_chosen, refusal
 from leads.services.appointments import (
@@ -34,10 +34,12 @@ from leads.services.appointments import (
     day_book,
     mark_attendance,
     reschedule_appointment,
+    week_books,
 )
 from leads.services.audit import audit_served
 from leads.services.clinic import clinic_calendar, now_utc
 from leads.services.errors import QueueError
+from leads.services.queue import lead_in_hand
 
 
 @bp.get("/leads/<int:lead_id>/slots")
@@ -96,6 +98,8 @@ def book(lead_id: int):
             start,
             note=form.note.data or "",
             is_manager=is_manager(),
+            messages_consent=bool(form.messages_consent.data),
+            email=form.email.data or "",
         )
     except (AppointmentError, InvalidField, QueueError, OutcomeError) as exc:
         return refused(lead_id, exc, book_note=form.note.data or "", nearby=_nearby(exc))
@@ -172,6 +176,59 @@ def attendance(lead_id: int, appointment_id: int):
 # -- the day's book ----------------------------------------------------------------------------
 
 
+def _book_cells(now: datetime) -> dict:
+    """What the book's cells need: each slot's instant (past ones are greyed) and the lead in hand,
+    for whom an empty cell in the future is a button that books it."""
+    tz = clinic_calendar(now).tz
+    return {
+        "slot_start": lambda day, moment: datetime.combine(day, moment, tzinfo=tz),
+        "in_hand": lead_in_hand(current_user.id, now),
+    }
+
+
+@bp.get("/appointments/week")
+def appointments_week():
+    """One doctor's week (`?doctor=<id>&date=YYYY-MM-DD`, any day of the week; default this week)."""
+    now = now_utc()
+    today = clinic_calendar(now).local(now).date()
+    raw = request.args.get("date", "").strip()
+    day = date_or_none(raw) if raw else today
+    if day is None:
+        return error_response(422, _("Enter the date as YYYY-MM-DD."), "date")
+    monday = day - timedelta(days=day.weekday())
+    books = week_books(monday)
+    doctors = {doctor.id: doctor for book in books for doctor in book.doctors}
+    doctor_id = int_or_none(request.args.get("doctor"))
+    if doctor_id not in doctors:
+        if doctors and not request.args.get("doctor"):
+            doctor_id = next(iter(doctors))
+        else:
+            return error_response(404, _("This doctor does not exist (any more). Choose another doctor."))
+    served = [c.lead_id for b in books for (d, _t), c in b.cells.items() if d == doctor_id and not isinstance(c, str)]
+    if served:
+        audit_served(current_user.id, "list_day_book", served, detail=f"week {monday.isoformat()}", ip=client_ip())
+    times = sorted({t for b in books for (d, t), c in b.cells.items() if d == doctor_id and c != "off"})
+
+    def link(other: date) -> str:
+        return url_for(".appointments_week", doctor=doctor_id, date=other.isoformat())
+
+    return render_template(
+        "operator/appointments_week.html",
+        books=[b for b in books if any(b.cells.get((doctor_id, t), "off") != "off" for t in times)],
+        doctor=doctors[doctor_id],
+        doctors=sorted(doctors.values(), key=lambda d: (d.specialty, d.name)),
+        times=times,
+        monday=monday,
+        today=today,
+        this_week=monday <= today < monday + timedelta(days=7),
+        links={"prev_week": link(monday - timedelta(days=7)), "this_week": link(today),
+               "next_week": link(monday + timedelta(days=7))},
+        APPOINTMENT_STATUS_LABELS=APPOINTMENT_STATUS_LABELS,
+        back=request.full_path.rstrip("?"),
+        **_book_cells(now),
+    )
+
+
 @bp.get("/appointments")
 def appointments():
     """The day's book: doctors as columns, slot times as rows (`?date=YYYY-MM-DD`, default today)."""
@@ -201,6 +258,7 @@ def appointments():
             "next_day": link(day + timedelta(days=1)),
             "next_week": link(day + timedelta(days=7)),
         },
+        **_book_cells(now),
         APPOINTMENT_STATUS_LABELS=APPOINTMENT_STATUS_LABELS,
         back=request.full_path.rstrip("?"),
     )

@@ -12,6 +12,7 @@ from flask import jsonify, render_template, request, url_for
 from flask_login import current_user
 
 from leads.auth.access import is_manager
+from leads.domain.callback_picks import quick_picks
 from leads.errors import error_response, wants_json
 from leads.models import Lead
 from leads.net import client_ip
@@ -39,7 +40,8 @@ def slot_value(slot) -> str:
     return f"{slot.doctor_id}/{slot.start.isoformat()}"
 
 
-def _int_or_none(raw) -> int | None:
+def int_or_none(raw) -> int | None:
+    """A whole number typed in a query, None if it is not one."""
     try:
         return int(str(raw).strip())
     except (TypeError, ValueError):
@@ -85,9 +87,9 @@ def booking_context(lead: Lead, values, now: datetime, *, errors=None, nearby=No
     finder.fill_choices(specialties(), list_doctors())
     asked = SlotFinder(
         specialty=(values.get("specialty") or "").strip() or None,
-        doctor_id=_int_or_none(values.get("doctor")),
+        doctor_id=int_or_none(values.get("doctor")),
         day=date_or_none(values.get("day")),
-        reschedule_id=_int_or_none(values.get("reschedule")),
+        reschedule_id=int_or_none(values.get("reschedule")),
     )
     panel = booking_panel(lead, asked, now)
     moving = panel.moving
@@ -109,6 +111,9 @@ def booking_context(lead: Lead, values, now: datetime, *, errors=None, nearby=No
         "book_action": action,
         "slot_errors": (errors or {}).get("slot", []),
         "note_errors": (errors or {}).get("note", []),
+        "email_errors": (errors or {}).get("email", []),
+        "book_email": values.get("email", ""),
+        "book_consent": values.get("messages_consent") in ("y", "on", "true", "1"),
         "nearby_days": group_slots(nearby or []),
         "book_note": note,  # a refused booking's note, shown again
         "cancel_errors": cancel_errors or {},
@@ -126,7 +131,8 @@ def render_card(lead_id: int, form: OutcomeForm | None = None, status: int = 200
         card = open_lead_card(lead_id, current_user.id, ip=client_ip(), now=now)
     except LeadNotFound:
         return error_response(404, refusal(LeadNotFound()).message)
-    form.fill_callback_choices(clinic_calendar(now), now)
+    calendar = clinic_calendar(now)
+    form.fill_callback_picker(calendar, now)
     held_by_other = card.holder_id is not None and card.holder_id != current_user.id
     html = render_template(
         "operator/card.html",
@@ -140,6 +146,7 @@ def render_card(lead_id: int, form: OutcomeForm | None = None, status: int = 200
         may_record=card.lead.is_open and (not held_by_other or is_manager()),
         outcomes=outcome_buttons(),
         confirm=CONFIRM_OUTCOMES,
+        quick_picks=quick_picks(calendar, now),
         **booking_context(card.lead, request.values, now, **(booking or {})),
     )
     return html, status
@@ -168,7 +175,7 @@ def refused(lead_id: int, exc: Exception | Refusal, *, outcome_form: OutcomeForm
         getattr(outcome_form, field).errors = [message]
         return render_card(lead_id, outcome_form, status)
     if book_note is not None and field not in (None, "appointment"):
-        errors = {"note": [message]} if field == "note" else {"slot": [message]}
+        errors = {field: [message]} if field in ("note", "email") else {"slot": [message]}
         return render_card(lead_id, None, status, booking={"errors": errors, "nearby": nearby, "note": book_note})
     if appointment_id is not None and field == "reason":
         return render_card(lead_id, None, status, booking={"cancel_errors": {appointment_id: [message]}})

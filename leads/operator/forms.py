@@ -6,11 +6,11 @@ their refusals back, as a message by the field.
 """
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 
-from flask_babel import format_date, lazy_gettext as _l
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, RadioField, SearchField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, RadioField, SearchField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
 from leads.domain.calendar import ClinicCalendar
@@ -18,10 +18,7 @@ from leads.domain.contact import InvalidField
 from leads.services.calls import NOTE_MAX_LENGTH, OFFERED_OUTCOMES
 from leads.words import OUTCOME_LABELS, STATE_LABELS
 
-# The callback chooser: every quarter hour of the next few working days.
-CALLBACK_STEP = timedelta(minutes=15)
-CALLBACK_WORKING_DAYS = 6
-CALLBACK_SEARCH_DAYS = 31  # how far to look for those working days (closures, long holidays)
+CALLBACK_DAYS_AHEAD = 31  # how far ahead the callback's date picker reaches
 
 # Outcomes that cannot be undone by calling again: the desk asks before recording them.
 CONFIRM_OUTCOMES = {
@@ -38,10 +35,11 @@ class OutcomeForm(FlaskForm):
 
     outcome = HiddenField()
     note = TextAreaField(_l("Note (optional)"), render_kw={"maxlength": NOTE_MAX_LENGTH, "rows": 2})
-    # A JSON client's null means "no time chosen", not the text "None".
-    callback_at = SelectField(
-        _l("Call back at"), choices=[], validate_choice=False, coerce=lambda v: "" if v is None else str(v)
-    )
+    # A quick choice's button sends its instant here, and so do JSON clients ("null": none chosen).
+    callback_at = HiddenField(filters=[lambda v: "" if v is None else str(v)])
+    # Or a day and a time from the pickers (clinic time).
+    callback_day = StringField(_l("Day"), render_kw={"type": "date"})
+    callback_time = StringField(_l("Time"), render_kw={"type": "time", "step": 900})
     callback_for = RadioField(
         _l("Who calls back"),
         choices=[SelectChoice("anyone", _l("Anyone")), SelectChoice("me", _l("Me"))],
@@ -52,9 +50,17 @@ class OutcomeForm(FlaskForm):
     def callback_instant(self, clinic_tz: tzinfo) -> datetime | None:
         """The chosen callback time as an aware instant, None if none was chosen.
 
-        A time without an offset is clinic time. Raises InvalidField("callback_at", "invalid").
+        A quick choice (or a JSON client's ``callback_at``) wins over the pickers.  A time
+        without an offset is clinic time.  Raises InvalidField("callback_at", "invalid") for a
+        value that is not a time, ("callback_at", "incomplete") for a day without a time or
+        a time without a day.
         """
         raw = (self.callback_at.data or "").strip()
+        day, at = (self.callback_day.data or "").strip(), (self.callback_time.data or "").strip()
+        if not raw and (day or at):
+            if not (day and at):
+                raise InvalidField("callback_at", "incomplete")
+            raw = f"{day}T{at}"
         if not raw:
             return None
         try:
@@ -63,36 +69,30 @@ class OutcomeForm(FlaskForm):
             raise InvalidField("callback_at", "invalid") from None
         return value.replace(tzinfo=clinic_tz) if value.tzinfo is None else value
 
-    def fill_callback_choices(self, calendar: ClinicCalendar, now: datetime) -> None:
-        """Offer only opening hours: the quarter hours of the next working days, grouped by day."""
-        choices = [SelectChoice("", str(_l("Choose a time")))]
-        for day, times in callback_times(calendar, now):
-            group = format_date(day, "EEEE d MMMM")
-            choices += [SelectChoice(t.isoformat(), f"{t:%H:%M}", optgroup=group) for t in times]
-        self.callback_at.choices = choices
+    def fill_callback_picker(self, calendar: ClinicCalendar, now: datetime) -> None:
+        """Limit the pickers to the days ahead and to the clinic's hours."""
+        today = calendar.local(now).date()
+        self.callback_day.render_kw = {
+            **self.callback_day.render_kw,
+            "min": today.isoformat(),
+            "max": (today + timedelta(days=CALLBACK_DAYS_AHEAD)).isoformat(),
+        }
+        hours = calendar.weekly_plan.values()
+        if hours:
+            latest = max(closes for _opens, closes in hours)
+            last_start = (datetime.combine(today, latest) - timedelta(minutes=15)).time()
+            self.callback_time.render_kw = {
+                **self.callback_time.render_kw,
+                "min": min(opens for opens, _closes in hours).strftime("%H:%M"),
+                "max": last_start.strftime("%H:%M"),
+            }
 
 
-def callback_times(calendar: ClinicCalendar, now: datetime) -> list[tuple[date, list[datetime]]]:
-    """(day, quarter-hour starts still ahead) for the next working days, in clinic time."""
-    today = calendar.local(now).date()
-    days: list[tuple[date, list[datetime]]] = []
-    for offset in range(CALLBACK_SEARCH_DAYS):
-        day = today + timedelta(days=offset)
-        hours = calendar.opening_hours(day)
-        if hours is None:
-            continue
-        opens, closes = hours
-        times, current = [], opens
-        while current < closes:
-            if current > now:
-                times.append(calendar.local(current))
-            # In UTC: aware + timedelta in a zone with DST is wall-clock arithmetic.
-            current = calendar.local(current.astimezone(UTC) + CALLBACK_STEP)
-        if times:
-            days.append((day, times))
-        if len(days) == CALLBACK_WORKING_DAYS:
-            break
-    return days
+class SaveAndNextForm(FlaskForm):
+    """The switch of "save and next": `on` is "1" or "0"; `next` is the page to go back to."""
+
+    on = HiddenField()
+    next = HiddenField()
 
 
 class SearchForm(FlaskForm):
@@ -139,6 +139,8 @@ class BookForm(FlaskForm):
     doctor_id = HiddenField()
     start = HiddenField()
     note = TextAreaField(_l("Note (optional)"), render_kw={"maxlength": NOTE_MAX_LENGTH, "rows": 2})
+    messages_consent = BooleanField(_l("The patient agrees to get messages about this visit (SMS, e-mail)"))
+    email = StringField(_l("E-mail for the calendar invitation (optional)"), render_kw={"maxlength": 254})
 
     def chosen(self, clinic_tz: tzinfo) -> tuple[int, datetime] | None:
         """(doctor id, aware start) of the chosen slot; None if none or not readable.

@@ -41,6 +41,7 @@ FIELD_ERRORS = {
     ("note", "too_long"): _l("The note must be at most %(max)d characters long.", max=NOTE_MAX_LENGTH),
     ("note", "control_chars"): _l("The note contains characters that cannot be used. Type it again."),
     ("callback_at", "invalid"): _l("Choose a time from the list."),
+    ("callback_at", "incomplete"): _l("Choose both the day and the time of the callback."),
     ("state", "invalid"): _l("Choose a state from the list."),
 }
 # Appointment refusals about the appointment or the lead rather than the slot chosen.

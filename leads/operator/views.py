@@ -6,7 +6,7 @@ Views parse the request, call one service, and answer its refusals with
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
@@ -14,6 +14,7 @@ from flask_babel import format_datetime, gettext as _
 from flask_login import current_user
 
 from leads.auth.access import MANAGER_ROLES, is_manager, require_role
+from leads.auth.redirects import safe_next
 from leads.auth.sessions import not_activity
 from leads.domain.contact import InvalidField, format_phone
 from leads.domain.outcomes import OutcomeEffect, OutcomeError
@@ -21,14 +22,17 @@ from leads.errors import error_response, wants_json
 from leads.net import client_ip
 from leads.operator import bp
 from leads.operator.card import refused, render_card
-from leads.operator.forms import ButtonForm, OutcomeForm, SearchForm
+from leads.operator.forms import ButtonForm, OutcomeForm, SaveAndNextForm, SearchForm
 from leads.operator.refusals import field_error
 from leads.services.audit import audit_served, lead_audit_trail, mask_search_term
+from leads.services.callbacks import my_callbacks
 from leads.services.calls import record_outcome
 from leads.services.clinic import clinic_calendar, now_utc
 from leads.services.leads import search_leads
+from leads.services.confirmation_calls import due_confirmations, take_next_call
 from leads.services.errors import QueueError
-from leads.services.queue import claim_lead, queue_view, release_lead, take_next_lead
+from leads.services.preferences import set_save_and_next
+from leads.services.queue import claim_lead, queue_view, release_lead
 from leads.words import (
     ACTION_LABELS,
     CLOSE_REASON_LABELS,
@@ -51,6 +55,17 @@ def when(moment: datetime | None, pattern: str = "EEE d MMM, HH:mm") -> str:
     return format_datetime(moment, pattern) if moment else ""
 
 
+def callback_when(moment: datetime) -> str:
+    """A callback's time with its day: "today 11:00", "tomorrow 09:30", "Mon 23 Nov, 11:00"."""
+    calendar = clinic_calendar()
+    day, today = calendar.local(moment).date(), calendar.local(now_utc()).date()
+    if day == today:
+        return _("today %(time)s", time=when(moment, "HH:mm"))
+    if day == today + timedelta(days=1):
+        return _("tomorrow %(time)s", time=when(moment, "HH:mm"))
+    return when(moment, "EEE d MMM, HH:mm")
+
+
 def waiting(minutes: float) -> str:
     """Business minutes as people read them: "7 min", "2 h 05 min"."""
     whole = int(minutes)
@@ -66,6 +81,7 @@ def desk_helpers() -> dict:
         "format_phone": format_phone,
         "when": when,
         "waiting": waiting,
+        "callback_when": callback_when,
         "STATE_LABELS": STATE_LABELS,
         "OUTCOME_LABELS": OUTCOME_LABELS,
         "CLOSE_REASON_LABELS": CLOSE_REASON_LABELS,
@@ -100,43 +116,57 @@ def _audit_served(action: str, lead_ids: list[int], detail: str = "") -> None:
     audit_served(current_user.id, action, lead_ids, detail=detail, ip=client_ip())
 
 
-def _audit_queue_served(view, every_view: bool) -> None:
+def _audit_queue_served(view, callbacks, every_view: bool) -> None:
     """One audit row per queue page; for its live part, only when it serves another list of leads."""
     lead_ids = [row.lead_id for row in ([view.current] if view.current else []) + view.upcoming]
+    lead_ids += [c.lead_id for c in callbacks if c.lead_id not in lead_ids]
     digest = hashlib.sha256(repr(lead_ids).encode()).hexdigest()[:16]
-    if lead_ids and (every_view or session.get(QUEUE_SERVED_KEY) != digest):
+    changed = session.get(QUEUE_SERVED_KEY) != digest
+    if lead_ids and (every_view or changed):
         _audit_served("list_queue", lead_ids)
-    session[QUEUE_SERVED_KEY] = digest
+    if changed:  # an unchanged list leaves the session (and its cookie) as it was
+        session[QUEUE_SERVED_KEY] = digest
 
 
 @bp.get("/")
 def queue():
     """The queue: counters, my current lead, who comes next; its live part refreshes itself."""
-    view = queue_view(current_user.id)
-    _audit_queue_served(view, every_view=True)
-    return render_template("operator/queue.html", view=view, button=ButtonForm())
+    view, callbacks = queue_view(current_user.id), my_callbacks(current_user.id)
+    _audit_queue_served(view, callbacks, every_view=True)
+    return render_template("operator/queue.html", view=view, callbacks=callbacks, button=ButtonForm(),
+                           confirmations=due_confirmations(current_user.id))
 
 
 @bp.get("/queue/live")
 @not_activity
 def queue_live():
     """The live part of the queue page, for htmx polling."""
-    view = queue_view(current_user.id)
-    _audit_queue_served(view, every_view=False)
-    return render_template("operator/_queue_live.html", view=view)
+    view, callbacks = queue_view(current_user.id), my_callbacks(current_user.id)
+    _audit_queue_served(view, callbacks, every_view=False)
+    return render_template("operator/_queue_live.html", view=view, callbacks=callbacks)
 
 
 @bp.post("/next")
 def take_next():
-    """Claim the next lead to call and open its card; back to the queue if nobody is callable."""
+    """Claim the next lead (or confirmation call) and open it; back to the queue if nobody is callable."""
     _check_button()
-    lead_id = take_next_lead(current_user.id)
     if wants_json():
-        return jsonify(lead_id=lead_id)
-    if lead_id is None:
+        taken = take_next_call(current_user.id)
+        if taken is not None and taken[0] == "confirmation":
+            return jsonify(lead_id=None, confirmation_id=taken[1])
+        return jsonify(lead_id=taken[1] if taken is not None else None)
+    return _to_next_lead()
+
+
+def _to_next_lead():
+    """Claim the next lead (or confirmation call) and open it; the queue with a word if nobody is callable."""
+    taken = take_next_call(current_user.id)
+    if taken is None:
         flash(_("Nobody to call right now."), "info")
         return redirect(url_for(".queue"), code=303)
-    return redirect(url_for(".lead_card", lead_id=lead_id), code=303)
+    if taken[0] == "confirmation":
+        return redirect(url_for(".confirmation", task_id=taken[1]), code=303)
+    return redirect(url_for(".lead_card", lead_id=taken[1]), code=303)
 
 
 # -- a lead ------------------------------------------------------------------------------------
@@ -204,7 +234,19 @@ def record(lead_id: int):
             close_reason=effect.close_reason,
         )
     flash(_recorded_message(outcome, effect), "success")
+    if current_user.save_and_next:  # like a dialer's progressive mode: straight on to the next lead
+        return _to_next_lead()
     return redirect(url_for(".queue"), code=303)
+
+
+@bp.post("/preferences/save-and-next")
+def save_and_next():
+    """Turn "save and next" on or off for me; back to the page the switch was on."""
+    form = SaveAndNextForm()
+    if not form.validate_on_submit():
+        abort(400)
+    set_save_and_next(current_user.id, form.on.data == "1")
+    return redirect(safe_next(form.next.data) or url_for(".queue"), code=303)
 
 
 # -- search and audit --------------------------------------------------------------------------

@@ -7,17 +7,24 @@ the page again, with messages.
 """
 from __future__ import annotations
 
+import logging
+import secrets
 import time
+from dataclasses import dataclass
 from typing import Any, Mapping
 
-from flask import current_app
+from flask import current_app, session
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeSerializer
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TelField, TextAreaField
 
+from limits.storage import storage_from_string
+
+log = logging.getLogger(__name__)
+
 STARTED_SALT = "callback-form-started"
-# A form older than this is refused where no session CSRF token protects it (the embed).
+# A form older than this is shown again, to be sent once more.
 FORM_MAX_AGE_SECONDS = 12 * 60 * 60
 
 
@@ -49,15 +56,35 @@ def _serializer() -> URLSafeSerializer:
     return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=STARTED_SALT)
 
 
-def started_token(now: float | None = None) -> str:
-    """A signed record of when the form was shown."""
-    return _serializer().dumps(int(now if now is not None else time.time()))
+@dataclass(frozen=True)
+class Started:
+    """What the form's signed `started` field says: when it was shown, its one-use id, whose session."""
+
+    shown_at: int
+    nonce: str
+    session_key: str  # "" for the embed, whose frame may have no cookie
 
 
-def _shown_at(posted: Mapping[str, Any]) -> int | None:
-    """When the form was shown (epoch seconds), or None if the token is missing or forged."""
+def session_key(embedded: bool) -> str:
+    """The key a page form's start token is bound to, kept in the session; none for the embed."""
+    if embedded:
+        return ""
+    if "form_key" not in session:
+        session["form_key"] = secrets.token_urlsafe(12)
+    return session["form_key"]
+
+
+def started_token(embedded: bool, shown_at: float | None = None) -> str:
+    """A signed, single-use record of when the form was shown (`shown_at`, default now) and to whom."""
+    shown = int(shown_at if shown_at is not None else time.time())
+    return _serializer().dumps([shown, secrets.token_urlsafe(12), session_key(embedded)])
+
+
+def read_started(posted: Mapping[str, Any]) -> Started | None:
+    """The posted form's start token, or None if it is missing or forged."""
     try:
-        return int(_serializer().loads(posted.get("started") or ""))
+        shown_at, nonce, key = _serializer().loads(posted.get("started") or "")
+        return Started(int(shown_at), str(nonce), str(key))
     except (BadSignature, TypeError, ValueError):
         return None
 
@@ -67,22 +94,38 @@ def honeypot_filled(posted: Mapping[str, Any]) -> bool:
     return bool((posted.get("website") or "").strip())
 
 
-def started_is_valid(posted: Mapping[str, Any], now: float | None = None) -> bool:
-    """True if the posted form carries our own start time from the last FORM_MAX_AGE_SECONDS."""
-    shown_at = _shown_at(posted)
-    if shown_at is None:
+def started_is_valid(started: Started | None, embedded: bool, now: float | None = None) -> bool:
+    """True for our own token from the last FORM_MAX_AGE_SECONDS, of this session (the page's form), used once.
+
+    Its use is counted where the rate limits are (RATELIMIT_STORAGE_URI:
+    shared by the workers when that is Redis); if that storage is down, the
+    other checks stand.
+    """
+    if started is None or started.session_key != session_key(embedded):
         return False
-    return (now if now is not None else time.time()) - shown_at <= FORM_MAX_AGE_SECONDS
+    if (now if now is not None else time.time()) - started.shown_at > FORM_MAX_AGE_SECONDS:
+        return False
+    return _first_use(started.nonce)
 
 
-def sent_too_fast(posted: Mapping[str, Any], now: float | None = None) -> bool:
+def _first_use(nonce: str) -> bool:
+    storage = current_app.extensions.get("form_tokens")
+    if storage is None:
+        storage = current_app.extensions["form_tokens"] = storage_from_string(current_app.config["RATELIMIT_STORAGE_URI"])
+    try:
+        return storage.incr(f"form-started/{nonce}", FORM_MAX_AGE_SECONDS) == 1
+    except Exception:  # the storage is down: a request is worth more than this check
+        log.warning("form start tokens cannot be counted: rate-limit storage unavailable", exc_info=True)
+        return True
+
+
+def sent_too_fast(started: Started | None, now: float | None = None) -> bool:
     """True if the form came back faster than a person types (MIN_FILL_SECONDS): a weak signal only.
 
     Phone autofill and one tap do it too, so such a request is stored,
     flagged for the operator, never dropped.
     """
     min_seconds = current_app.config["MIN_FILL_SECONDS"]
-    shown_at = _shown_at(posted)
-    if min_seconds <= 0 or shown_at is None:
+    if min_seconds <= 0 or started is None:
         return False
-    return (now if now is not None else time.time()) - shown_at < min_seconds
+    return (now if now is not None else time.time()) - started.shown_at < min_seconds

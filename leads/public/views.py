@@ -21,10 +21,18 @@ from flask_babel import format_date, get_locale, lazy_gettext as _l
 
 from leads.domain.contact import format_phone
 from leads.domain.promise import preferred_windows, promise_call
+from leads.errors import error_response
 from leads.extensions import csrf, limiter
 from leads.i18n import LANG_COOKIE
 from leads.public import bp
-from leads.public.forms import CallbackForm, honeypot_filled, sent_too_fast, started_is_valid, started_token
+from leads.public.forms import (
+    CallbackForm,
+    honeypot_filled,
+    read_started,
+    sent_too_fast,
+    started_is_valid,
+    started_token,
+)
 from leads.redirects import local_path
 from leads.public.promise_text import describe_promise
 from leads.public.submission import parse, submit
@@ -70,6 +78,14 @@ def window_choices(calendar, now) -> list[tuple[str, str]]:
     return choices
 
 
+def public_url(path: str) -> str:
+    """`path` on this desk as the public sees it: PUBLIC_BASE_URL + path, never built from the Host header.
+
+    Without PUBLIC_BASE_URL the path alone (a URL relative to the desk).
+    """
+    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + path
+
+
 def _safe_url(value: str | None) -> str:
     """An http(s) URL as given, or nothing (never a javascript: link in the operator's view)."""
     value = (value or "").strip()[:500]
@@ -99,9 +115,9 @@ def _render_form(form: CallbackForm, template: str, status: int = 200, form_erro
 def _new_form(embedded: bool = False) -> CallbackForm:
     """A blank form carrying where it was opened from (page, referrer, UTM)."""
     form = CallbackForm(meta={"csrf": not embedded})
-    form.started.data = started_token()
+    form.started.data = started_token(embedded)
     page = request.args.get("page")
-    form.page_url.data = _safe_url(page or request.url)
+    form.page_url.data = _safe_url(page) if page else public_url(request.full_path.rstrip("?"))
     # In the widget's frame our own referrer is the clinic page: only `ref` tells the patient's.
     form.referrer.data = _safe_url(request.args.get("ref", "") if page else request.referrer or "")
     for key in UTM_KEYS:
@@ -124,8 +140,14 @@ def embed():
 @bp.post("/callback")
 @limiter.shared_limit(callback_rate_limit, scope="callback-request")
 def callback():
-    """Take a request from the page: 303 to the thanks page, or the form again with messages."""
-    return _take_request(embedded=False)  # CSRF was checked before the view ran
+    """Take a request from the page: 303 to the thanks page, or the form again with messages.
+
+    CSRF was checked before the view ran; with PUBLIC_FORM_CHECKS (on but in
+    tests) the post must also come from this desk's page, with its start token.
+    """
+    if current_app.config["PUBLIC_FORM_CHECKS"] and not same_origin_post():
+        return _not_from_our_page()
+    return _take_request(embedded=False)
 
 
 @bp.post("/embed")
@@ -136,22 +158,32 @@ def embed_submit():
 
     On a clinic site of another domain the browser keeps our session cookie
     out of the frame (SameSite), so a session-bound CSRF token cannot work.
-    Instead the Origin must be this desk and the form's signed start time
-    must be fresh: a forged cross-site post fails the first, a replayed old
-    form the second.
+    Instead the Origin (or Referer) must be this desk and the form's signed
+    start token fresh and unused: a forged cross-site post fails the first, a
+    replayed form the second.
     """
     g.frameable = True
     if not same_origin_post():
-        abort(403)
+        return _not_from_our_page()
     return _take_request(embedded=True)
 
 
 def same_origin_post() -> bool:
-    """True unless the browser says the post came from another site."""
+    """True if the browser says the post came from this desk's own page (Origin, else Referer).
+
+    A post that says nothing, or says `Origin: null` (a sandboxed frame, a
+    file, a privacy redirect), is not taken: every browser that shows our
+    form sends one of them.  "This desk" is PUBLIC_BASE_URL's host when set.
+    """
     source = request.headers.get("Origin") or request.headers.get("Referer")
     if not source or source == "null":
-        return True
-    return urlsplit(source).netloc == request.host
+        return False
+    own = urlsplit(current_app.config["PUBLIC_BASE_URL"]).netloc or request.host
+    return urlsplit(source).netloc == own
+
+
+def _not_from_our_page():
+    return error_response(403, _l("This form can only be sent from the clinic's own page. Please open the form again."))
 
 
 def _take_request(embedded: bool):
@@ -166,34 +198,43 @@ def _take_request(embedded: bool):
         # A normal-looking answer and nothing stored.
         return _to_thanks(secrets.token_urlsafe(16), embedded)
     template = "public/embed.html" if embedded else "public/index.html"
-    if (embedded or current_app.config["FORM_START_TOKEN_REQUIRED"]) and not started_is_valid(posted):
-        # An old or foreign form: shown again with what was typed, to be sent once more.
-        form = _form_again(embedded)
-        form.started.data = started_token()
+    started = read_started(posted)
+    checked = embedded or current_app.config["PUBLIC_FORM_CHECKS"]
+    if checked and not started_is_valid(started, embedded):
+        # An old, foreign or already sent form: shown again with what was typed, to be sent once more.
+        form = _form_again(embedded, shown_at=None)
         return _render_form(form, template, 400, _l("This form has expired. Please check your details and send it again."))
     now = now_utc()
     calendar = calendar_or_default(now)
     parsed, tracking, errors = parse(posted, calendar, now)
     if errors:
-        form = _form_again(embedded)
+        # A token of its own (this one is spent), still counting the fill time from the first showing.
+        form = _form_again(embedded, shown_at=started.shown_at if started else None)
         for field, text in errors.items():
             getattr(form, field).errors = [text]
         return _render_form(form, template, 422)
-    tracking = {**tracking, "page_url": _safe_url(tracking["page_url"]), "referrer": _safe_url(tracking["referrer"])}
+    tracking = {**tracking, "page_url": _page_url(tracking["page_url"]), "referrer": _safe_url(tracking["referrer"])}
     submitted = submit(
         parsed,
         calendar,
         now,
         source="embed" if embedded else "form",
         tracking=tracking,
-        suspected_automation=sent_too_fast(posted),
+        suspected_automation=sent_too_fast(started),
     )
     return _to_thanks(submitted.public_id, embedded)
 
 
-def _form_again(embedded: bool) -> CallbackForm:
-    """The posted form, to show again (the embed's frame has no session for a CSRF token)."""
-    return CallbackForm(meta={"csrf": False}) if embedded else CallbackForm()
+def _page_url(posted: str) -> str:
+    """The page the form was on: an http(s) URL, or a page of this desk (a path)."""
+    return posted[:500] if posted.startswith("/") and not posted.startswith("//") else _safe_url(posted)
+
+
+def _form_again(embedded: bool, shown_at: float | None) -> CallbackForm:
+    """The posted form, to show again with a new start token (the embed's frame has no session for CSRF)."""
+    form = CallbackForm(meta={"csrf": False}) if embedded else CallbackForm()
+    form.started.data = started_token(embedded, shown_at)
+    return form
 
 
 def _to_thanks(public_id: str, embedded: bool):

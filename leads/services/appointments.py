@@ -31,6 +31,7 @@ from leads.domain.outcomes import Outcome
 from leads.domain.slots import SlotRefused, check_slot, slot_grid
 from leads.extensions import db
 from leads.models import Appointment, Closure, Doctor, Lead, LeadEvent
+from leads.services.after_booking import after_booked, after_cancelled, after_moved
 from leads.services.audit import record_audit
 from leads.services.calls import add_outcome, check_may_record, clean_note
 from leads.services.clinic import clinic_calendar, now_utc
@@ -76,9 +77,11 @@ MESSAGES = {
     "lead_not_open": _l("This request is already booked or closed."),
     "reason_required": _l("Say why the appointment is cancelled."),
     "reason_too_long": _l("Keep the reason to %(max)d characters.", max=CANCEL_REASON_MAX_LENGTH),
+    "bad_email": _l("Enter an e-mail address like name@example.ru, or leave it empty."),
 }
 _FIELDS = {"inactive_doctor": "doctor", "not_found": "appointment", "not_live": "appointment",
-           "too_early": "appointment", "lead_not_open": "appointment", "reason_required": "reason"}
+           "too_early": "appointment", "lead_not_open": "appointment", "reason_required": "reason",
+           "bad_email": "email"}
 
 
 class AppointmentError(Exception):
@@ -241,6 +244,16 @@ def _slot_taken(exc: IntegrityError, doctor: Doctor, start: datetime, now: datet
     return SlotTaken(_nearby(doctor, start, now))
 
 
+def clean_email(raw: str | None) -> str:
+    """An optional e-mail address, trimmed; AppointmentError("bad_email") when it is not one."""
+    email = (raw or "").strip()
+    local, _at, domain = email.rpartition("@")
+    if email and (not local or "." not in domain.strip(".") or len(email) > 254
+                  or any(ch.isspace() or ord(ch) < 32 for ch in email) or "@" in local):
+        raise AppointmentError("bad_email")
+    return email
+
+
 def _scheduled(appointment_id: int, lead_id: int | None) -> Appointment:
     """The appointment, still scheduled; "not_found" also when `lead_id` is given and is not its lead's
     (a route names both: /leads/<lead>/appointments/<appointment>)."""
@@ -266,21 +279,25 @@ def book_appointment(
     *,
     note: str = "",
     is_manager: bool = False,
+    messages_consent: bool = False,
+    email: str = "",
     now: datetime | None = None,
 ) -> AppointmentInfo:
     """Record the `booked` outcome of a call with its appointment, in one transaction.
 
     Writes the appointment, the call attempt (booked, reached), the lead's move
-    to `booked` (its claim ended), the timeline event and the audit row — or,
+    to `booked` (its claim ended), the timeline event, the audit row, the
+    visit's confirmation task and (with `messages_consent`) its messages — or,
     on any refusal, nothing.
 
     :raise AppointmentError: a slot refusal code, "not_found" (field "doctor"),
-        "lead_not_open"; SlotTaken with the free slots nearby.
+        "lead_not_open", "bad_email"; SlotTaken with the free slots nearby.
     :raise LeadNotFound, LeadClaimedByOther, OutcomeRaced: see leads.services.errors.
     :raise InvalidField: ("note", …).
     """
     now = now or now_utc()
     note = clean_note(note)
+    email = clean_email(email)
     try:
         with unit_of_work():
             try:
@@ -301,6 +318,8 @@ def book_appointment(
                     created_at=now,
                     created_by_id=user_id,
                     cancel_reason="",
+                    messages_consent=messages_consent,
+                    email=email,
                 )
                 .returning(Appointment.id)
             ).scalar_one()
@@ -316,6 +335,7 @@ def book_appointment(
                 )
             except LeadNotOpen:  # booked or closed by someone else meanwhile
                 raise AppointmentError("lead_not_open") from None
+            after_booked(appointment_id, now)
     except IntegrityError as exc:
         raise _slot_taken(exc, doctor, slot.start, now) from None
     return _appointment_info(appointment_id, cal)
@@ -346,6 +366,7 @@ def reschedule_appointment(
             )
             _record(lead_id, user_id, "appointment_moved",
                     f"appointment {appointment_id}: {old_text} → {_slot_text(doctor, slot.start, cal)}", now)
+            after_moved(appointment_id, now)
     except IntegrityError as exc:
         raise _slot_taken(exc, doctor, slot.start, now) from None
     return _appointment_info(appointment_id, cal)
@@ -369,6 +390,7 @@ def cancel_appointment(
         _scheduled(appointment_id, lead_id)
         lead_id = _update_scheduled(appointment_id, status="cancelled", cancel_reason=clean_reason, updated_at=now)
         _record(lead_id, user_id, "appointment_cancelled", f"appointment {appointment_id}: {clean_reason}", now)
+        after_cancelled(appointment_id, now, user_id=user_id)
 
 
 def mark_attendance(
@@ -443,3 +465,8 @@ def day_book(day: date) -> DayBook:
         closed=closed,
         closure_reason=closure_reason or "",
     )
+
+
+def week_books(monday: date) -> list[DayBook]:
+    """The seven day books of the week starting `monday` (the week view shows one doctor's column)."""
+    return [day_book(monday + timedelta(days=offset)) for offset in range(7)]

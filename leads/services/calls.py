@@ -250,9 +250,13 @@ def _apply_effect(
         "claimed_by_id": None,
         "claim_expires_at": None,
     }
+    confirmed = lead.suspected_automation and effect.reached
+    if confirmed:
+        # A person answered: the request suspected of automation counts from now on.
+        values.update(suspected_automation=False, excluded=effect.exclude_from_reports)
     if lead.first_attempt_at is None:
         values["first_call_minutes"] = first_call_minutes(calendar, lead.created_at, now)
-        if lead.sla_due_at is not None:
+        if lead.sla_due_at is not None and (confirmed or not lead.suspected_automation):
             # The first call decides the speed-to-lead SLA once and for all.
             values["sla_breached"] = now > lead.sla_due_at
     statement = sa.update(Lead).where(*conditions).values(**values).returning(Lead.id)

@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from weakref import WeakKeyDictionary
 
 import sqlalchemy as sa
-from flask import current_app, render_template
+from flask import render_template
 from flask_babel import get_locale
-from jinja2 import Template
 from sqlalchemy.exc import IntegrityError
 
 from leads.extensions import db
@@ -24,9 +23,7 @@ class ConsentVersion:
     sha256: str
 
 
-# database engine -> text -> version; a text, once stored, never changes its number.
-# Keyed by the text itself: the same string object comes back on every request (its
-# hash is kept by Python), so a known text is found without hashing it with SHA-256.
+# database engine -> SHA-256 of the text -> version; a text, once stored, never changes its number.
 _known: WeakKeyDictionary[sa.Engine, dict[str, ConsentVersion]] = WeakKeyDictionary()
 
 
@@ -42,9 +39,9 @@ def consent_version(locale: str, body: str) -> ConsentVersion:
     text at once race on the unique hash; the loser reads the winner's row.
     """
     known = _known.setdefault(db.engine, {})
-    if body in known:
-        return known[body]
     digest = text_sha256(body)
+    if digest in known:
+        return known[digest]
     for _ in range(3):
         row = db.session.scalar(sa.select(ConsentDocument).where(ConsentDocument.sha256 == digest))
         if row is None:
@@ -59,7 +56,7 @@ def consent_version(locale: str, body: str) -> ConsentVersion:
                 db.session.rollback()
                 continue
         found = ConsentVersion(id=row.id, version=row.version, sha256=row.sha256)
-        known[body] = found
+        known[digest] = found
         return found
     raise RuntimeError("could not record the consent document version")
 
@@ -69,23 +66,7 @@ def forget_cached_versions() -> None:
     _known.clear()
 
 
-# The consent text rendered from each template object.  Jinja hands back a new
-# object when it loads the file anew (an edited file, where templates
-# auto-reload; a new app), so a changed document is rendered, hashed and
-# versioned again, while an unchanged one is not rendered on every request.
-_rendered_consent: WeakKeyDictionary[Template, str] = WeakKeyDictionary()
-
-
 def consent_text(locale: str | None = None) -> str:
-    """The consent document exactly as shown at /consent, in `locale`.
-
-    Each language's document is its own template, which uses the settings
-    (the clinic's name) and nothing of the request: its rendering is kept per
-    template object.
-    """
+    """The consent document exactly as shown at /consent, in `locale` (its SHA-256 identifies the version)."""
     locale = locale or str(get_locale())
-    template = current_app.jinja_env.get_template(f"consent/text_{locale}.html")
-    text = _rendered_consent.get(template)
-    if text is None:
-        text = _rendered_consent[template] = render_template(template)
-    return text
+    return render_template(f"consent/text_{locale}.html")

@@ -24,6 +24,7 @@ from leads.domain.outcomes import OPEN_STATES, LeadState
 from leads.extensions import db
 from leads.logs import PHONE_LIKE
 from leads.models import Appointment, AuditEntry, CallAttempt, DoNotCall, Lead, LeadEvent, LeadRequest
+from leads.services.after_booking import forget_patient_contacts
 from leads.services.clinic import now_utc
 from leads.services.data_rights import (
     DNC_KEY_PREFIX,
@@ -175,6 +176,7 @@ def anonymise_leads(lead_ids: list[int], now: datetime, reason: str) -> int:
     db.session.execute(
         sa.update(CallAttempt).where(CallAttempt.lead_id.in_(ids)).values(note=""), execution_options=no_sync
     )
+    forget_patient_contacts(ids, now)  # confirmation calls, messages, e-mail addresses
     # Longest first, so a full number is replaced before a part of it.
     for secret in sorted(secrets, key=len, reverse=True):
         for column, where in (

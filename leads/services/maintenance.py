@@ -49,6 +49,7 @@ def flag_sla_breaches(now: datetime) -> int:
             Lead.state == LeadState.NEW.value,
             Lead.attempts == 0,
             Lead.sla_breached.is_(False),
+            Lead.suspected_automation.is_(False),  # out of the SLA until a person is reached
             Lead.sla_due_at <= now,
         )
         .values(sla_breached=True)

@@ -25,7 +25,7 @@ from flask import current_app
 
 from leads.domain.calendar import ClinicCalendar
 from leads.domain.outcomes import LeadState
-from leads.domain.queue import TIER_RULES, CallbackOwner, TierRule, reserved_for_colleague
+from leads.domain.queue import TIER_RULES, CallbackOwner, QueueTier, TierRule, reserved_for_colleague
 from leads.extensions import db
 from leads.models import OPEN_STATE_VALUES, Lead, LeadEvent, User
 from leads.services.clinic import clinic_calendar, now_utc
@@ -80,6 +80,7 @@ class QueueRow:
     claim_expires_at: datetime | None
     callback_owner_id: int | None
     sla_due_at: datetime | None
+    suspected_automation: bool  # sent faster than a person types; not yet confirmed by a call
     waiting_minutes: float  # business minutes since created_at
 
 
@@ -89,7 +90,7 @@ class QueueCounters:
 
     callable_now: int  # callable for this operator now (0 while the clinic is closed)
     new: int  # leads never called yet
-    callbacks_due_today: int  # callbacks (anyone's) due on today's clinic date
+    callbacks_due_today: int  # callbacks (anyone's) due by the end of today's clinic date, overdue ones too
     past_sla: int  # new leads not called by their SLA deadline
 
 
@@ -169,11 +170,13 @@ def _set_claim(where: list[Any], user_id: int, expires: datetime) -> int | None:
 
 # -- taking, claiming, releasing ---------------------------------------------------------
 
-def take_next_lead(user_id: int, now: datetime | None = None) -> int | None:
+def take_next_lead(user_id: int, now: datetime | None = None, *, before: QueueTier | None = None) -> int | None:
     """Claim the top callable lead for CLAIM_MINUTES and return its id.
 
     If `user_id` already holds a live claim, that lead is returned instead (its
     claim renewed).  None while the clinic is closed or when nothing is callable.
+    `before`: look only at the tiers served before that one (confirmation calls
+    come in between, leads/services/confirmation_calls.py).
     """
     now = now or now_utc()
     grace, claim = _settings()
@@ -185,37 +188,22 @@ def take_next_lead(user_id: int, now: datetime | None = None) -> int | None:
             # waits for the first to commit, then renews the lead it took instead
             # of claiming a second one.  Released at commit.
             db.session.execute(TAKE_LOCK, {"me": user_id})
-        # Look before the first write: SQLite holds its one write lock from then
-        # to the commit, so that lock is held for a few short statements only.
-        seen = _top_candidate(user_id, now, grace, lock=False)
+        # An UPDATE first: on SQLite it takes the write lock, so nothing read after it can change.
         held = _held_lead_query(user_id, now, Lead.id).scalar_subquery()
         renewed = _set_claim([Lead.id == held, Lead.claimed_by_id == user_id], user_id, now + claim)
-        if renewed is not None or seen is None:
+        if renewed is not None:
             return renewed
-        if not _claim_if_callable(seen, user_id, now, grace, now + claim):
-            # Taken meanwhile: look again, now that no one else can write (SQLite) or with
-            # the rows others are claiming skipped and the one found locked (PostgreSQL).
-            seen = _top_candidate(user_id, now, grace, lock=True)
-            if seen is None or not _claim_if_callable(seen, user_id, now, grace, now + claim):
-                return None
-        _add_event(seen, "claimed", user_id, now, "take-next")
-        return seen
-
-
-def _top_candidate(user_id: int, now: datetime, grace: timedelta, *, lock: bool) -> int | None:
-    """The id of the first lead of the first tier that has one, for `user_id` at `now`."""
-    for rule in TIER_RULES:
-        top = _tier_query(rule, user_id, now, grace, Lead.id).limit(1)
-        lead_id = db.session.scalar(top.with_for_update(skip_locked=True) if lock else top)
-        if lead_id is not None:
-            return lead_id
+        for rule in TIER_RULES:
+            if before is not None and rule.tier >= before:
+                break
+            top = _tier_query(rule, user_id, now, grace, Lead.id).limit(1).with_for_update(skip_locked=True)
+            lead_id = db.session.scalar(top)
+            if lead_id is not None:
+                # Still free? (On PostgreSQL the row is locked now; on SQLite the write lock is held.)
+                if _set_claim([Lead.id == lead_id, _claim_free(user_id, now)], user_id, now + claim) is not None:
+                    _add_event(lead_id, "claimed", user_id, now, "take-next")
+                    return lead_id
     return None
-
-
-def _claim_if_callable(lead_id: int, user_id: int, now: datetime, grace: timedelta, expires: datetime) -> bool:
-    """Claim the lead if it is still callable for `user_id` (in some tier, its claim free); True if claimed."""
-    callable_now = sa.or_(*(sa.and_(*_tier_where(rule, user_id, now, grace)) for rule in TIER_RULES))
-    return _set_claim([Lead.id == lead_id, callable_now], user_id, expires) is not None
 
 
 def claim_lead(lead_id: int, user_id: int, now: datetime | None = None, *, is_manager: bool = False) -> None:
@@ -372,7 +360,6 @@ def _counters(
 ) -> QueueCounters:
     """All four counters in one statement."""
     today = calendar.local(now).date()
-    day_starts = datetime.combine(today, time.min, tzinfo=calendar.tz)
     day_ends = datetime.combine(today + timedelta(days=1), time.min, tzinfo=calendar.tz)
     callable_now = sum(
         (_count(*_tier_where(rule, user_id, now, grace)) for rule in TIER_RULES[1:]),
@@ -382,9 +369,8 @@ def _counters(
         sa.select(
             callable_now.label("callable_now"),
             _count(Lead.state == LeadState.NEW.value).label("new"),
-            _count(
-                Lead.state == LeadState.CALLBACK.value, Lead.next_call_at >= day_starts, Lead.next_call_at < day_ends
-            ).label("callbacks_due_today"),
+            # Due by the end of today: today's, and the overdue ones nobody has called yet.
+            _count(Lead.state == LeadState.CALLBACK.value, Lead.next_call_at < day_ends).label("callbacks_due_today"),
             _count(Lead.state == LeadState.NEW.value, Lead.attempts == 0, Lead.sla_due_at < now).label("past_sla"),
         )
     ).one()
@@ -394,3 +380,9 @@ def _counters(
         callbacks_due_today=counted.callbacks_due_today,
         past_sla=counted.past_sla,
     )
+
+
+def lead_in_hand(user_id: int, now: datetime | None = None) -> tuple[int, str] | None:
+    """(id, name) of the open lead `user_id` holds now, or None.  Reads only."""
+    row = db.session.execute(_held_lead_query(user_id, now or now_utc(), Lead.id, Lead.name)).first()
+    return (row.id, row.name) if row else None

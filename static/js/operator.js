@@ -97,6 +97,76 @@
     }
   });
 
+  /* The live queue.  The server pushes "queue" when the queue changed (server-sent events);
+   * the page then reloads its live part at once.  The tab's title shows how many can be
+   * called now; sound and a notification, when this operator turned them on here. */
+  var live = document.getElementById("queue-live");
+  var toggle = document.querySelector(".alerts-toggle");
+  var baseTitle = document.title;
+  var lastCount = null;
+  var alertsKey = toggle ? "cbd-alerts-" + toggle.getAttribute("data-user") : null;
+
+  function alertsOn() {
+    try { return alertsKey && window.localStorage.getItem(alertsKey) === "on"; } catch (e) { return false; }
+  }
+
+  function showToggle() {
+    if (!toggle) return;
+    var on = alertsOn();
+    toggle.hidden = false;
+    toggle.setAttribute("aria-pressed", on ? "true" : "false");
+    toggle.textContent = toggle.getAttribute(on ? "data-label-on" : "data-label-off");
+  }
+
+  function beep() {
+    var Context = window.AudioContext || window.webkitAudioContext;
+    if (!Context) return;
+    try {
+      var audio = new Context(), tone = audio.createOscillator(), gain = audio.createGain();
+      tone.frequency.value = 880;
+      gain.gain.value = 0.08;
+      tone.connect(gain);
+      gain.connect(audio.destination);
+      tone.start();
+      tone.stop(audio.currentTime + 0.2);
+    } catch (e) { /* no sound: the title still shows the count */ }
+  }
+
+  function countChanged() {
+    var counter = document.querySelector('[data-counter="callable_now"]');
+    if (!counter) return;
+    var count = parseInt(counter.textContent, 10) || 0;
+    document.title = count > 0 ? "(" + count + ") " + baseTitle : baseTitle;
+    if (lastCount !== null && count > lastCount && alertsOn()) {
+      beep();
+      if (window.Notification && Notification.permission === "granted") {
+        new Notification(toggle.getAttribute("data-notice"), { body: baseTitle, tag: "callback-desk-queue" });
+      }
+    }
+    lastCount = count;
+  }
+
+  if (live) {
+    countChanged();
+    showToggle();
+    document.body.addEventListener("htmx:afterSettle", countChanged);
+    if (live.getAttribute("data-events") && window.EventSource) {
+      var source = new EventSource(live.getAttribute("data-events"));
+      source.addEventListener("queue", function () {
+        if (window.htmx) window.htmx.trigger(document.body, "queue-changed");
+      });
+    }
+  }
+  if (toggle) {
+    toggle.addEventListener("click", function () {
+      var on = !alertsOn();
+      try { window.localStorage.setItem(alertsKey, on ? "on" : "off"); } catch (e) { return; }
+      /* Permission is asked once, when alerts are first turned on. */
+      if (on && window.Notification && Notification.permission === "default") Notification.requestPermission();
+      showToggle();
+    });
+  }
+
   /* A poll answered by the sign-in page (the session ended): show that page, not a queue inside it. */
   document.addEventListener("htmx:beforeSwap", function (event) {
     var xhr = event.detail && event.detail.xhr;

@@ -14,11 +14,15 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 import time_machine
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from leads.extensions import db
 from leads.models import Doctor, Lead, User
-from tests.conftest import at
+from leads.outbox_models import ConfirmationTask, OutboxMessage
+from leads.services.appointments import book_appointment, first_free_slots
+from leads.services.visit_links import visit_token
+from tests.conftest import at, utc
+from tests.factories import new_lead
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser_context_args(viewport={"width": 1366, "height": 900})]
 
@@ -69,22 +73,40 @@ def demo(live_server):
             doctor_id = db.session.scalar(sa.select(Doctor.id).order_by(Doctor.id))
             user_id = db.session.scalar(sa.select(User.id).where(User.role == "operator"))
             phone = db.session.scalar(sa.select(Lead.phone).where(Lead.id == leads["booked"]))
+            visit, task = after_booking(user_id)
+            visit_path = f"/visit/{visit_token(visit)}"
             db.session.remove()
-        yield {"leads": leads, "public_id": public_id, "doctor": doctor_id, "user": user_id, "phone": phone}
+        yield {"leads": leads, "public_id": public_id, "doctor": doctor_id, "user": user_id, "phone": phone,
+               "visit_path": visit_path, "confirmation": task}
+
+
+def after_booking(user_id: int) -> tuple[int, int]:
+    """A visit on Friday or later booked now (its confirmation call is open) and a message that failed."""
+    lead_id = new_lead(phone="+79167770011", name="Вера Павлова", created="2026-11-25 11:00")
+    [slot] = first_free_slots(from_moment=at("2026-11-27 09:00"), count=1)
+    visit = book_appointment(lead_id, user_id, slot.doctor_id, slot.start, messages_consent=True)
+    db.session.add(OutboxMessage(idempotency_key="walk", appointment_id=visit.id, lead_id=lead_id, kind="reminder",
+                                 channel="sms", recipient="+79167770011", visit_starts_at=utc(visit.start),
+                                 next_attempt_at=utc(visit.start), status="failed", attempts=8,
+                                 last_error="SMS gateway answered HTTP 500"))
+    db.session.commit()
+    return visit.id, db.session.scalar(sa.select(ConfirmationTask.id).where(ConfirmationTask.appointment_id == visit.id))
 
 
 def pages(demo) -> dict[str | None, list[str]]:
     """Every page worth looking at, by the role that opens it (None: the patient)."""
     cards = [f"/operator/leads/{lead_id}" for lead_id in demo["leads"].values() if lead_id]
     return {
-        None: ["/", "/consent", "/embed", f"/thanks/{demo['public_id']}", "/login"],
-        "operator": ["/operator/", "/operator/search?q=%D0%90", *cards, "/operator/appointments"],
+        None: ["/", "/consent", "/embed", f"/thanks/{demo['public_id']}", "/login", demo["visit_path"]],
+        "operator": ["/operator/", "/operator/search?q=%D0%90", *cards, "/operator/appointments",
+                     f"/operator/confirmations/{demo['confirmation']}"],
         "manager": [
             "/manager/reports",
             "/manager/audit",
             "/manager/privacy",
             f"/manager/privacy?phone={demo['phone'].replace('+', '%2B')}",
             "/manager/visits-to-mark",
+            "/manager/messages",
             f"/operator/leads/{demo['leads']['booked']}/audit",
         ],
         "admin": ["/admin/users", "/admin/doctors", f"/admin/doctors/{demo['doctor']}", "/admin/closures",
@@ -160,3 +182,22 @@ def test_the_staff_header_fits_one_line_at_1366_px_for_every_role(browser, live_
         assert max(tops) - min(tops) <= 4, f"{role} ({lang}): header items on more than one line: {tops}"
         assert header.evaluate("h => h.scrollWidth <= h.clientWidth"), f"{role} ({lang}): header overflows"
         context.close()
+
+
+def test_the_reports_fit_1366_px_and_show_today_s_calls_and_a_preset_clears_old_dates(browser, live_server, demo):
+    context = browser.new_context(viewport={"width": 1366, "height": 900})
+    context.add_cookies([{"name": "lang", "value": "en", "url": live_server.url}])
+    page = context.new_page()
+    with time_machine.travel(at("2026-11-25 12:30"), tick=True):
+        sign_in_as(page, live_server.url, "manager")
+        page.goto(f"{live_server.url}/manager/reports?preset=custom&from=2026-11-01&to=2026-11-25")
+        cut = page.locator("main table").evaluate_all(
+            "tables => tables.filter(t => t.getBoundingClientRect().right > document.documentElement.clientWidth"
+            " || t.scrollWidth > t.parentElement.clientWidth).map(t => t.id)"
+        )
+        assert cut == []
+        expect(page.locator("#activity-days")).to_contain_text("Wed 25 Nov")
+        page.locator('input[name="preset"][value="week"]').check()
+        expect(page.locator("#from")).to_have_value("")
+        expect(page.locator("#to")).to_have_value("")
+    context.close()

@@ -104,7 +104,7 @@ def test_the_callback_shortcut_asks_for_the_time_first(page: Page, desk):
 
     page.keyboard.press("4")
 
-    expect(page.locator("#callback_at")).to_be_focused()
+    expect(page.locator("#callback_day")).to_be_focused()
     assert lead_row(desk, desk.leads[1])["attempts"] == 0
 
 

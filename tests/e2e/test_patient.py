@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from leads.extensions import db
 from leads.models import Lead, LeadRequest
-from tests.e2e.conftest import PHONE
+from tests.e2e.conftest import PHONE, widget_page
 
 pytestmark = [
     pytest.mark.e2e,
@@ -315,7 +315,9 @@ def test_an_expired_embedded_form_explains_itself_inside_the_frame(live_server, 
     # A form from a page left open too long (or forged) carries no valid start time.
     frame.locator("input[name=started]").evaluate("input => { input.value = 'stale'; }")
     submit(frame)
-    expect(frame.locator(".error-page")).to_be_visible(timeout=3000)
+    # Shown again as typed, with a fresh token, to be sent once more.
+    expect(frame.locator(".form-error")).to_contain_text("Форма устарела", timeout=3000)
+    expect(frame.locator("#name")).to_have_value("Анна Петрова")
 
 
 def test_widget_works_on_a_clinic_site_of_another_site(live_server, host_site, page: Page):
@@ -331,3 +333,26 @@ def test_widget_works_on_a_clinic_site_of_another_site(live_server, host_site, p
         expect(frame.locator(".thanks .promise")).to_have_text(PROMISE, timeout=3000)
     finally:
         live_server.app.config["EMBED_ALLOWED_ORIGINS"] = [host_site.origin]
+
+
+def test_widget_on_a_site_not_allowed_to_frame_the_form_offers_a_new_tab_and_the_phone(
+    live_server, host_site, page: Page
+):
+    other_origin = host_site.origin.replace("127.0.0.1", "localhost")  # not in EMBED_ALLOWED_ORIGINS
+    host_site.add("/not-allowed.html", widget_page(live_server.url, 'data-phone="+7 495 123-45-67"'))
+    page.goto(f"{other_origin}/not-allowed.html")
+    page.get_by_role("button", name=WIDGET_LABEL_RU).click()
+    fallback = page.locator("#callback-desk-widget .cbd-fallback-panel")
+    expect(fallback).to_be_visible(timeout=8000)
+    new_tab = fallback.get_by_role("link", name="Открыть форму в новой вкладке")
+    assert urlsplit(new_tab.get_attribute("href")).path == "/"
+    expect(fallback.get_by_role("link", name="+7 495 123-45-67")).to_have_attribute("href", "tel:+74951234567")
+    expect(page.locator("#callback-desk-widget iframe")).to_be_hidden()
+
+
+def test_widget_whose_form_loads_shows_no_fallback(live_server, host_site, page: Page):
+    page.goto(host_site.url_for("/clinic.html"))
+    page.get_by_role("button", name=WIDGET_LABEL_RU).click()
+    expect(page.frame_locator("#callback-desk-widget iframe").locator("input[name=name]")).to_be_visible()
+    page.wait_for_timeout(6000)
+    expect(page.locator("#callback-desk-widget .cbd-fallback-panel")).to_have_count(0)

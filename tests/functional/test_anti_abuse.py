@@ -57,7 +57,14 @@ def test_the_api_honeypot_also_stores_nothing(client):
 class TestMinimumFillTime:
     @pytest.fixture
     def app_settings(self):
-        return {"MIN_FILL_SECONDS": 3, "FORM_START_TOKEN_REQUIRED": True}
+        return {"MIN_FILL_SECONDS": 3, "PUBLIC_FORM_CHECKS": True}
+
+    @pytest.fixture
+    def client(self, app):
+        """A browser on the desk's own page: it says so in every post's Origin."""
+        browser = app.test_client()
+        browser.environ_base["HTTP_ORIGIN"] = "http://localhost"
+        return browser
 
     @pytest.mark.parametrize(("seconds", "suspected"), [(0, True), (2, True), (3, False), (60, False)])
     def test_a_quick_form_is_stored_flagged_never_dropped(self, client, seconds, suspected):
@@ -83,15 +90,60 @@ class TestMinimumFillTime:
         assert client.post("/callback", data={**VALID, "started": fresh}).status_code == 303
         assert leads_stored() == 1
 
-    def test_a_form_shown_again_with_errors_keeps_its_start_time(self, client):
+    def test_a_form_shown_again_with_errors_still_counts_from_its_first_showing(self, client):
         with time_machine.travel(NOW, tick=False) as clock:
             started = form_fields(client)["started"]
-            clock.shift(10)
+            clock.shift(2)
             again = client.post("/callback", data={**VALID, "phone": "123", "started": started})
-            kept = re.search(r'name="started" type="hidden" value="([^"]*)"', again.get_data(as_text=True)).group(1)
-            assert kept == started
-            assert client.post("/callback", data={**VALID, "started": kept}).status_code == 303
+            fresh = re.search(r'name="started" type="hidden" value="([^"]*)"', again.get_data(as_text=True)).group(1)
+            assert fresh != started  # the first token is spent
+            clock.shift(2)  # four seconds since the form was first shown: a person
+            assert client.post("/callback", data={**VALID, "started": fresh}).status_code == 303
+        assert db.session.scalars(sa.select(Lead)).one().suspected_automation is False
+
+
+class TestStartToken:
+    """The page form's start token: this session's, used once, at most twelve hours old (issue 11, finding 10)."""
+
+    @pytest.fixture
+    def app_settings(self):
+        return {"PUBLIC_FORM_CHECKS": True}
+
+    @pytest.fixture
+    def client(self, app):
+        browser = app.test_client()
+        browser.environ_base["HTTP_ORIGIN"] = "http://localhost"
+        return browser
+
+    def test_a_token_is_taken_once(self, client):
+        started = form_fields(client)["started"]
+        assert client.post("/callback", data={**VALID, "started": started}).status_code == 303
+        again = client.post("/callback", data={**VALID, "phone": "+79161112233", "started": started})
+        assert again.status_code == 400
         assert leads_stored() == 1
+
+    def test_a_token_of_another_session_is_not_taken(self, app, client):
+        started = form_fields(client)["started"]
+        other = app.test_client()
+        other.environ_base["HTTP_ORIGIN"] = "http://localhost"
+        other.get("/")
+        assert other.post("/callback", data={**VALID, "started": started}).status_code == 400
+        assert leads_stored() == 0
+
+    def test_a_token_older_than_twelve_hours_is_not_taken(self, client):
+        with time_machine.travel(NOW, tick=False) as clock:
+            started = form_fields(client)["started"]
+            clock.shift(12 * 3600 + 1)
+            assert client.post("/callback", data={**VALID, "started": started}).status_code == 400
+        assert leads_stored() == 0
+
+    @pytest.mark.parametrize("origin", ["null", "", "https://evil.example"])
+    def test_a_post_not_from_our_page_is_refused_clearly(self, client, origin):
+        started = form_fields(client)["started"]
+        answer = client.post("/callback", data={**VALID, "started": started}, headers={"Origin": origin})
+        assert answer.status_code == 403
+        assert "можно отправить только со страницы клиники" in answer.get_data(as_text=True)
+        assert leads_stored() == 0
 
 
 class TestRateLimit:

@@ -15,6 +15,14 @@ def app_settings() -> dict:
     return {"EMBED_ALLOWED_ORIGINS": [CLINIC], "WTF_CSRF_ENABLED": True}
 
 
+@pytest.fixture
+def client(app):
+    """A browser on the desk's own page: it says so in every post's Origin."""
+    browser = app.test_client()
+    browser.environ_base["HTTP_ORIGIN"] = "http://localhost"
+    return browser
+
+
 def frame_ancestors(response) -> str:
     csp = response.headers["Content-Security-Policy"]
     match = re.search(r"frame-ancestors ([^;]+)", csp)
@@ -158,3 +166,20 @@ def test_widget_is_served_as_javascript(client):
     assert "/embed?" in body
     # No HTML from strings: hosts enforcing Trusted Types must not break.
     assert not re.search(r"\.(inner|outer)HTML\s*=|insertAdjacentHTML|document\.write", body)
+
+
+@pytest.mark.parametrize("headers", [{"Origin": "null"}, {"Origin": ""}, {"Origin": "", "Referer": ""}])
+def test_an_embedded_post_that_does_not_say_where_it_came_from_is_refused_clearly(app, headers):
+    client = app.test_client()
+    html = client.get("/embed?lang=en").get_data(as_text=True)
+    answer = client.post(form_action(html), data={**hidden_fields(html), **FORM}, headers=headers)
+    assert answer.status_code == 403
+    assert "can only be sent from the clinic" in answer.get_data(as_text=True)
+
+
+def test_an_embedded_form_is_taken_once(client):
+    html = client.get("/embed?lang=en").get_data(as_text=True)
+    first = client.post(form_action(html), data={**hidden_fields(html), **FORM})
+    again = client.post(form_action(html), data={**hidden_fields(html), **FORM, "phone": "+79161112233"})
+    assert first.status_code == 303
+    assert again.status_code == 400 and "send it again" in again.get_data(as_text=True)

@@ -205,12 +205,13 @@ def test_the_callback_chooser_offers_only_opening_hours(operator_client):
     with frozen("2026-11-28 19:20", operator_client):  # Saturday evening
         html = operator_client.get(f"/operator/leads/{lead_id}").get_data(as_text=True)
 
-    select = re.search(r'<select[^>]*name="callback_at".*?</select>', html, re.S).group(0)
-    values = re.findall(r'value="(2026-[^"]+)"', select)
-    # Saturday's last quarter hours, then nothing on Sunday, then Monday from opening.
-    assert values[:3] == ["2026-11-28T19:30:00+03:00", "2026-11-28T19:45:00+03:00", "2026-11-30T09:00:00+03:00"]
-    assert not any("T20:" in v or "T08:" in v or "-29T" in v for v in values)
-    assert all(v[14:16] in ("00", "15", "30", "45") for v in values)
+    # Quick choices: in an hour (20:30), this evening and tomorrow (Sunday) are closed; Monday's morning is left.
+    assert re.findall(r'name="callback_at" value="([^"]+)"', html) == ["2026-11-30T09:00:00+03:00"]
+    # The pickers: from today, within the clinic's hours, on the quarter hours.
+    day = re.search(r'<input[^>]*id="callback_day"[^>]*>', html).group(0)
+    time_input = re.search(r'<input[^>]*id="callback_time"[^>]*>', html).group(0)
+    assert 'type="date"' in day and 'min="2026-11-28"' in day
+    assert 'min="09:00"' in time_input and 'max="19:45"' in time_input and 'step="900"' in time_input
 
 
 def test_a_number_on_the_do_not_call_list_carries_a_banner(operator_client, make_user):

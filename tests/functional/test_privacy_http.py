@@ -185,3 +185,13 @@ def test_past_visits_still_scheduled_are_listed_with_a_link_to_their_lead(client
     page = client.get("/manager/visits-to-mark").text
 
     assert "Д-р Сидоров" in page and "Анна Иванова" in page and f"/operator/leads/{lead_id}" in page
+
+
+def test_erase_sent_without_the_box_ticked_says_what_is_missing(client, manager):
+    lead_id = new_lead(phone=ANNA, name="Анна Иванова")
+
+    page = client.post("/manager/privacy/erase", data={"phone": ANNA, "asked": "1"})
+
+    assert page.status_code == 422
+    assert "Nothing was erased: tick the box to confirm, then press Erase." in page.text
+    assert lead(lead_id).name == "Анна Иванова"

@@ -14,7 +14,8 @@ from tests.conftest import at, sign_in
 from tests.integration.test_reports import store_history
 
 WEDNESDAY = "2026-11-25 12:00"
-TABLES = ("funnel", "first_call", "attempts", "outcomes", "operators", "sources", "campaigns", "days", "heat")
+TABLES = ("funnel", "first_call", "attempts", "outcomes", "operators", "sources", "campaigns", "days", "heat",
+          "follow_up")
 
 
 @contextmanager
@@ -60,7 +61,7 @@ class TableReader(HTMLParser):
             self._row.append("".join(self._cell).strip())
             self._cell = None
         elif tag == "table":
-            self._table = None
+            self._table = self._row = None
 
 
 def page_tables(html: str) -> dict[str, list[list[str]]]:

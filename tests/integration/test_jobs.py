@@ -249,6 +249,7 @@ def test_every_job_wrapper_runs_in_its_own_app_context_and_reports(app):
     results = {spec.id: getattr(jobs, spec.func.split(":")[1])(app) for spec in jobs.JOBS}
 
     assert set(results) == {"sla_watch", "callback_grace", "spool_replay", "appointments_to_mark", "retention",
-                            "login_failures"}
+                            "login_failures", "outbox", "confirmations"}
+    assert results["outbox"] == "nothing due"
     assert results["spool_replay"] == "1 stored, 0 waiting"
     assert db.session.scalar(sa.select(LeadRequest.name).where(LeadRequest.public_id == "spooled-1")) == "Борис"

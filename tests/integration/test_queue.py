@@ -310,13 +310,13 @@ def test_counters(app, me, other):
     add_lead("callback", due=utc(at("2026-11-25 09:00")), owner=me)  # due today, mine
     add_lead("callback", due=utc(at("2026-11-25 19:30")))  # due today, later
     add_lead("callback", due=NOW - minutes(5), owner=other)  # due today, not callable for me
-    add_lead("callback", due=utc(at("2026-11-24 19:30")))  # yesterday's, still callable
+    add_lead("callback", due=utc(at("2026-11-24 19:30")))  # yesterday's, overdue: still to do today
     add_lead("callback", due=utc(at("2026-11-26 09:00")))  # tomorrow
     add_lead("retry", due=NOW - minutes(1), attempts=2)
     add_lead("booked")
 
     counters = queue_view(me, NOW).counters
-    assert counters == queue_service.QueueCounters(callable_now=5, new=4, callbacks_due_today=3, past_sla=2)
+    assert counters == queue_service.QueueCounters(callable_now=5, new=4, callbacks_due_today=4, past_sla=2)
 
 
 def test_the_view_shows_my_lead_apart_and_waiting_in_business_minutes(app, me):

@@ -12,6 +12,8 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 from pathlib import Path
 
 import pytest
@@ -127,3 +129,56 @@ def test_one_scheduler_runs_the_jobs_and_a_standby_takes_over_when_it_is_killed(
     second.process.send_signal(signal.SIGTERM)
     assert second.process.wait(TIMEOUT) == 0
     assert "scheduler stopped" in second.log()
+
+
+def test_a_frozen_leader_loses_its_postgresql_lease_to_a_standby(app, backend):
+    """A leader that stops renewing (SIGSTOP: its session stays open) is replaced within the lease."""
+    if backend != "postgresql":
+        pytest.skip("the lease is PostgreSQL's idle_in_transaction_session_timeout")
+    from leads.scheduler import PostgresAdvisoryLock
+
+    leader, standby = PostgresAdvisoryLock(db.engine.url, lease_seconds=1), PostgresAdvisoryLock(db.engine.url)
+    try:
+        assert leader.acquire() and not standby.acquire()
+        time.sleep(0.6)
+        assert leader.still_held()  # renewed in time: still leading
+        time.sleep(0.6)
+        assert not standby.acquire()
+        time.sleep(1.5)  # frozen: no renewal within the lease
+        assert standby.acquire()
+        assert not leader.still_held()  # thawed, it finds the lock gone and stops its jobs
+    finally:
+        leader.release()
+        standby.release()
+
+
+def test_the_standby_says_the_database_is_unreachable_not_that_another_leads(app, tmp_path, caplog):
+    import logging
+    import threading
+
+    from leads.scheduler import PostgresAdvisoryLock, run_scheduler
+
+    caplog.set_level(logging.INFO, logger="leads.scheduler")
+    unreachable = PostgresAdvisoryLock(sa.make_url("postgresql+psycopg://postgres@127.0.0.1:9/none"), connect_timeout=1)
+    stop = threading.Event()
+    runner = threading.Thread(target=run_scheduler, args=(app, stop), kwargs={"poll": 1, "lock": unreachable})
+    runner.start()
+    time.sleep(0.5)
+    stop.set()
+    runner.join(10)
+    assert "the database cannot be reached" in caplog.text
+    assert "another scheduler holds the lock" not in caplog.text
+
+
+def test_the_retention_runs_at_its_time_not_when_a_scheduler_starts(app):
+    from leads.scheduler import build_scheduler
+
+    scheduler = build_scheduler(app)
+    scheduler.start(paused=True)
+    try:
+        jobs = {job.id: job.next_run_time for job in scheduler.get_jobs()}
+    finally:
+        scheduler.shutdown(wait=False)
+    local = jobs["retention"].astimezone(ZoneInfo(app.config["CLINIC_TIMEZONE"]))
+    assert (local.hour, local.minute) == (3, 30)
+    assert jobs["sla_watch"] <= datetime.now(timezone.utc)  # interval jobs still run at once
