@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test bandit install install-dev translations messages migrate demo clean
+.PHONY: run test lint bandit install install-dev translations messages migrate demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,11 @@ run: demo
 
 test: install-dev translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# ruff (rules in ruff.toml) and mypy on leads/ (pyproject.toml).
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # Static security check: any bandit warning not accepted (with its reason) in .ci/bandit-baseline.json fails.
 bandit: install-dev

@@ -47,7 +47,7 @@ APPOINTMENT_COLUMNS = ("doctor_id", "lead_id", "starts_at", "ends_at", "status",
 
 
 def weighted(pairs):
-    values, weights = zip(*pairs)
+    values, weights = zip(*pairs, strict=True)
     return lambda rnd: rnd.choices(values, weights)[0]
 
 

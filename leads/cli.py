@@ -83,7 +83,8 @@ def scheduler(once: bool) -> None:
 
     from leads.scheduler import LockUnreachable, run_jobs_once, run_scheduler
 
-    app = current_app._get_current_object()
+    # Flask's documented way to the app behind its proxy; its type stubs call the proxy a Flask.
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
     if once:
         try:
             click.echo("jobs ran" if run_jobs_once(app) else "a scheduler is running; nothing done")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, flash, jsonify, make_response, redirect, render_template, request, url_for
@@ -48,7 +48,7 @@ def error_response(status: int, message: str | None = None, field: str | None = 
     """An error answer in the client's format."""
     text = str(message or MESSAGES.get(status, MESSAGES[500]))
     if wants_json():
-        body = {"error": text}
+        body: dict[str, Any] = {"error": text}
         if field:
             body["errors"] = {field: [text]}
         return jsonify(body), status

@@ -28,7 +28,7 @@ def _locale_code() -> str:
     if not request:
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = request.args.get("lang") or request.cookies.get(LANG_COOKIE)
-    if chosen in languages:
+    if chosen is not None and chosen in languages:
         return chosen
     if request.path.startswith("/api/"):
         return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]

@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import secrets
 from datetime import date, datetime, timezone
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import sqlalchemy as sa
 from sqlalchemy import orm as so
 from sqlalchemy.types import TypeDecorator
 
-from leads.domain.outcomes import OPEN_STATES
-from leads.extensions import db
+from leads.domain.outcomes import OPEN_STATES, LeadState
+from leads.extensions import Base, db
+
+if TYPE_CHECKING:
+    Model = Base  # what db.Model is built on, spelled so that a type checker can follow it
+else:
+    Model = db.Model
 
 
 QUEUE_INDEX_COLUMNS = (
@@ -58,13 +63,26 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=timezone.utc)
 
 
+class LeadStateType(TypeDecorator):
+    """A lead's state: stored as its text, read back as a LeadState (an unknown text is refused)."""
+
+    impl = sa.String(16)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else LeadState(value).value
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else LeadState(value)
+
+
 OPEN_STATE_VALUES = tuple(sorted(state.value for state in OPEN_STATES))
 # Written out literally: SQLite matches a partial index (and an upsert's
 # conflict target) only against its predicate as written, never bound values.
 OPEN_STATES_SQL = "state IN (" + ", ".join(f"'{s}'" for s in OPEN_STATE_VALUES) + ")"
 
 
-class ConsentDocument(db.Model):
+class ConsentDocument(Model):
     """One version of the consent text a patient agreed to, exactly as shown."""
 
     __tablename__ = "consent_documents"
@@ -78,7 +96,7 @@ class ConsentDocument(db.Model):
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
 
-class User(db.Model):
+class User(Model):
     """A person who signs in: operator, manager or admin."""
 
     __tablename__ = "users"
@@ -118,7 +136,7 @@ class User(db.Model):
         return f"{self.id}:{self.session_token}"
 
 
-class RecoveryCode(db.Model):
+class RecoveryCode(Model):
     """A one-time code that replaces the authenticator app once (kept as a SHA-256)."""
 
     __tablename__ = "recovery_codes"
@@ -129,7 +147,7 @@ class RecoveryCode(db.Model):
     used_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
 
 
-class TwoFactorRole(db.Model):
+class TwoFactorRole(Model):
     """A role whose people must sign in with a second factor (set by an admin)."""
 
     __tablename__ = "two_factor_roles"
@@ -137,7 +155,7 @@ class TwoFactorRole(db.Model):
     role: so.Mapped[str] = so.mapped_column(sa.String(16), primary_key=True)
 
 
-class LoginFailure(db.Model):
+class LoginFailure(Model):
     """A failed sign-in, kept for throttling by username."""
 
     __tablename__ = "login_failures"
@@ -148,7 +166,7 @@ class LoginFailure(db.Model):
     at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
-class Lead(db.Model):
+class Lead(Model):
     """A person to call back: one open lead per phone, many requests."""
 
     __tablename__ = "leads"
@@ -174,7 +192,7 @@ class Lead(db.Model):
     public_id: so.Mapped[str] = so.mapped_column(sa.String(32), unique=True, default=new_public_id)
     name: so.Mapped[str] = so.mapped_column(sa.String(100))
     phone: so.Mapped[str] = so.mapped_column(sa.String(20), index=True)
-    state: so.Mapped[str] = so.mapped_column(sa.String(16), default="new")
+    state: so.Mapped[LeadState] = so.mapped_column(LeadStateType, default=LeadState.NEW)
     close_reason: so.Mapped[Optional[str]] = so.mapped_column(sa.String(32))
     source: so.Mapped[str] = so.mapped_column(sa.String(16), default="form")
     comment: so.Mapped[str] = so.mapped_column(sa.String(500), default="")
@@ -222,7 +240,7 @@ class Lead(db.Model):
         return self.state in OPEN_STATE_VALUES
 
 
-class LeadRequest(db.Model):
+class LeadRequest(Model):
     """One submission of the form or API, with its consent evidence.
 
     The first request of a lead and every repeat request each get a row; the
@@ -264,7 +282,7 @@ class LeadRequest(db.Model):
     lead: so.Mapped[Lead] = so.relationship(back_populates="requests")
 
 
-class LeadEvent(db.Model):
+class LeadEvent(Model):
     """A line on a lead's timeline."""
 
     __tablename__ = "lead_events"
@@ -277,7 +295,7 @@ class LeadEvent(db.Model):
     detail: so.Mapped[str] = so.mapped_column(sa.String(1000), default="")
 
 
-class CallAttempt(db.Model):
+class CallAttempt(Model):
     """One call an operator made and what came of it."""
 
     __tablename__ = "call_attempts"
@@ -293,7 +311,7 @@ class CallAttempt(db.Model):
     next_call_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
 
 
-class DoNotCall(db.Model):
+class DoNotCall(Model):
     """A phone number that asked never to be called."""
 
     __tablename__ = "do_not_call"
@@ -304,7 +322,7 @@ class DoNotCall(db.Model):
     user_id: so.Mapped[Optional[int]] = so.mapped_column(sa.ForeignKey("users.id"))
 
 
-class AuditEntry(db.Model):
+class AuditEntry(Model):
     """Who touched personal data, when, and how."""
 
     __tablename__ = "audit_log"
@@ -318,7 +336,7 @@ class AuditEntry(db.Model):
     ip: so.Mapped[str] = so.mapped_column(sa.String(64), default="")
 
 
-class Closure(db.Model):
+class Closure(Model):
     """A date the clinic is shut (a public holiday), with the reason."""
 
     __tablename__ = "closures"
@@ -328,7 +346,7 @@ class Closure(db.Model):
     reason: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
 
 
-class Doctor(db.Model):
+class Doctor(Model):
     """A doctor whose slots operators book."""
 
     __tablename__ = "doctors"
@@ -348,7 +366,7 @@ LIVE_APPOINTMENT_STATUSES = ("scheduled", "attended", "no_show")
 _live_appointment_sql = "status IN (" + ", ".join(f"'{s}'" for s in LIVE_APPOINTMENT_STATUSES) + ")"
 
 
-class Appointment(db.Model):
+class Appointment(Model):
     """A visit booked for a lead: a doctor and a slot."""
 
     __tablename__ = "appointments"

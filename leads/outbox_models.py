@@ -10,15 +10,14 @@ from typing import Optional
 import sqlalchemy as sa
 from sqlalchemy import orm as so
 
-from leads.extensions import db
-from leads.models import UTCDateTime, utcnow
+from leads.models import Model, UTCDateTime, utcnow
 
 # A message still to send (or being sent); the others are final.
 OUTBOX_WAITING = ("pending", "sending")
 OPEN_TASK_SQL = "status = 'open'"
 
 
-class OutboxMessage(db.Model):
+class OutboxMessage(Model):
     """One message to one patient over one channel, written in the transaction that
     decided it (transactional outbox) and sent by the scheduler's outbox job.
 
@@ -50,7 +49,7 @@ class OutboxMessage(db.Model):
     sent_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
 
 
-class ConfirmationTask(db.Model):
+class ConfirmationTask(Model):
     """A call to make before a visit to hear that the patient is coming.
 
     One open task per appointment (a partial unique index).  `status`: open →

@@ -74,6 +74,26 @@ ACTION_LABELS = {
     "login_second_factor": _l("Signed in with the app's code"),
     "login_recovery_code": _l("Signed in with a recovery code"),
 }
+OUTCOME_LABELS = {
+    "booked": _l("Booked"),
+    "no_answer": _l("No answer"),
+    "busy": _l("Busy"),
+    "voicemail": _l("Voicemail"),
+    "callback": _l("Call back later"),
+    "consulted": _l("Consulted"),
+    "declined": _l("Declined"),
+    "wrong_number": _l("Wrong number"),
+    "do_not_call": _l("Do not call"),
+    "spam": _l("Spam"),
+}
+CLOSE_REASON_LABELS = {
+    "unreachable": _l("unreachable after every attempt"),
+    "consulted": _l("question answered"),
+    "declined": _l("declined"),
+    "wrong_number": _l("wrong number"),
+    "do_not_call": _l("asked not to be called"),
+    "spam": _l("spam"),
+}
 ROLE_LABELS = {"operator": _l("Operator"), "manager": _l("Manager"), "admin": _l("Admin")}
 
 # "on Monday 7 December": each weekday its own message, for languages that change the weekday's form.

@@ -18,7 +18,7 @@ from typing import Any
 
 from leads.domain.contact import COMMENT_ALLOWED_CONTROLS, FORBIDDEN_CATEGORIES, PHONE_MAX_LENGTH
 
-FIELD_ERRORS = {
+FIELD_ERRORS: dict[str, Any] = {
     "type": "object",
     "required": ["errors"],
     "properties": {

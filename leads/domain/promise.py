@@ -21,11 +21,14 @@ class InvalidWindow(CalendarError):
     """The chosen preferred window is not one of the windows offered to the patient."""
 
 
+PromiseKind = Literal["within", "after", "window"]
+
+
 @dataclass(frozen=True)
 class CallPromise:
     """What the reply promises: within N minutes, after an opening instant, or in a window."""
 
-    kind: Literal["within", "after", "window"]
+    kind: PromiseKind
     minutes: int | None = None  # kind == "within": the SLA minutes
     at: datetime | None = None  # kind == "after": the opening instant; "window": window start
     until: datetime | None = None  # kind == "window": window end

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 from leads.domain.calendar import CalendarError, ClinicCalendar, WeeklyPlan
 
@@ -142,7 +143,7 @@ def free_slots(
 
 @lru_cache(maxsize=4096)
 def _day_grid(
-    tz: tzinfo, day: date, opens: time, closes: time, slot_minutes: int
+    tz: ZoneInfo, day: date, opens: time, closes: time, slot_minutes: int
 ) -> tuple[tuple[datetime, datetime, datetime, time, time], ...]:
     """The clinic's grid of one open day as (start, end, naive UTC start, start time, end time).
 

@@ -178,10 +178,11 @@ class RangeForm(FlaskForm):
             self.date_from.data, self.date_to.data = first.isoformat(), last.isoformat()
             return first, last
         self.preset.data = "custom"
-        first = self._day(self.date_from, "missing_from")
-        last = self._day(self.date_to, "missing_to")
-        if first is None or last is None:
+        typed_first = self._day(self.date_from, "missing_from")
+        typed_last = self._day(self.date_to, "missing_to")
+        if typed_first is None or typed_last is None:
             return None
+        first, last = typed_first, typed_last
         if last < first:
             self.date_to.errors.append(word("reversed"))
             return None

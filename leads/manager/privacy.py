@@ -21,14 +21,8 @@ from leads.manager import bp
 from leads.net import client_ip
 from leads.services.audit import audit_served
 from leads.services.clinic import now_utc
-from leads.services.data_rights import (
-    PhoneNotValid,
-    audit_log,
-    export_patient,
-    look_up_patient,
-    parse_phone,
-    staff_for_filter,
-)
+from leads.services.audit import audit_log, staff_for_filter
+from leads.services.data_rights import PhoneNotValid, export_patient, look_up_patient, parse_phone
 from leads.services.erasure import erase_patient
 from leads.services.maintenance import appointments_to_mark
 from leads.words import ACTION_LABELS, STATE_LABELS, describe, label

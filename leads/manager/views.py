@@ -15,13 +15,12 @@ from flask_babel import gettext as _
 
 from leads.manager import bp
 from leads.manager.forms import RangeForm, russian, weekday_name, word
-from leads.operator.forms import OUTCOME_LABELS
 from leads.services.clinic import clinic_calendar, now_utc
 from leads.services.report_activity import activity_report
 from leads.services.reports import Counts, Report, build_report
 from leads.services.visit_report import follow_up_by_week
 from leads.spreadsheet import csv_text
-from leads.words import SOURCE_LABELS, label
+from leads.words import OUTCOME_LABELS, SOURCE_LABELS, label
 
 
 @dataclass(frozen=True)
@@ -97,7 +96,7 @@ def first_call_table(report: Report) -> Table:
 def attempts_table(report: Report) -> Table:
     leads = report.totals.leads
     labels = [str(k) for k in range(len(report.attempts) - 1)] + [f"{len(report.attempts) - 1}+"]
-    rows: list[list[Cell]] = [[label, n, percent(n, leads)] for label, n in zip(labels, report.attempts)]
+    rows: list[list[Cell]] = [[label, n, percent(n, leads)] for label, n in zip(labels, report.attempts, strict=True)]
     average = Number(round(report.attempts_total / leads, 2) if leads else None, 2)
     rows.append([word("average"), average, None])
     return Table("attempts", word("attempts"), [word("attempts_n"), word("leads"), word("share")], rows)
@@ -202,7 +201,7 @@ def heat_level(count: int, highest: int) -> int:
 def chart_data(table: Table, until: date | None = None) -> dict:
     """The by-day chart's data, read by static/js/reports.js from a JSON block; no day after `until`."""
     series = [word("leads"), word("reached"), word("booked"), word("attended")]
-    rows = [row for row in table.rows if until is None or row[0] <= until]
+    rows = [row for row in table.rows if until is None or (isinstance(row[0], date) and row[0] <= until)]
     return {
         "title": word("chart_label"),
         "labels": [format_cell(row[0], True) for row in rows],

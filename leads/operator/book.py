@@ -38,7 +38,8 @@ from leads.services.appointments import (
 )
 from leads.services.audit import audit_served
 from leads.services.clinic import clinic_calendar, now_utc
-from leads.services.queue import QueueError, lead_in_hand
+from leads.services.errors import QueueError
+from leads.services.queue import lead_in_hand
 
 
 @bp.get("/leads/<int:lead_id>/slots")

@@ -29,7 +29,7 @@ from leads.services.booking_panel import SlotFinder, booking_panel, group_slots
 from leads.services.clinic import clinic_calendar, now_utc
 from leads.services.doctors import list_doctors, specialties
 from leads.services.leads import open_lead_card
-from leads.services.queue import LeadNotFound
+from leads.services.errors import LeadNotFound
 
 FINDER_PARAMS = ("specialty", "doctor", "day", "reschedule")
 OUTCOME_FIELDS = ("note", "callback_at")  # refusals shown by the outcome form's own fields

@@ -16,30 +16,10 @@ from wtforms.fields.choices import SelectChoice
 from leads.domain.calendar import ClinicCalendar
 from leads.domain.contact import InvalidField
 from leads.services.calls import NOTE_MAX_LENGTH, OFFERED_OUTCOMES
-from leads.words import STATE_LABELS
+from leads.words import OUTCOME_LABELS, STATE_LABELS
 
 CALLBACK_DAYS_AHEAD = 31  # how far ahead the callback's date picker reaches
 
-OUTCOME_LABELS = {
-    "booked": _l("Booked"),
-    "no_answer": _l("No answer"),
-    "busy": _l("Busy"),
-    "voicemail": _l("Voicemail"),
-    "callback": _l("Call back later"),
-    "consulted": _l("Consulted"),
-    "declined": _l("Declined"),
-    "wrong_number": _l("Wrong number"),
-    "do_not_call": _l("Do not call"),
-    "spam": _l("Spam"),
-}
-CLOSE_REASON_LABELS = {
-    "unreachable": _l("unreachable after every attempt"),
-    "consulted": _l("question answered"),
-    "declined": _l("declined"),
-    "wrong_number": _l("wrong number"),
-    "do_not_call": _l("asked not to be called"),
-    "spam": _l("spam"),
-}
 # Outcomes that cannot be undone by calling again: the desk asks before recording them.
 CONFIRM_OUTCOMES = {
     "do_not_call": _l("Put this number on the do-not-call list? The patient will not be called again."),

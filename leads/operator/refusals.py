@@ -13,8 +13,15 @@ from flask_babel import format_datetime, gettext as _, lazy_gettext as _l
 from leads.domain.contact import InvalidField
 from leads.domain.outcomes import OutcomeError
 from leads.services.appointments import AppointmentError
-from leads.services.calls import NOTE_MAX_LENGTH, OutcomeRaced
-from leads.services.queue import LeadClaimedByOther, LeadNotFound, LeadNotOpen, LeadReservedForColleague, QueueError
+from leads.services.calls import NOTE_MAX_LENGTH
+from leads.services.errors import (
+    LeadClaimedByOther,
+    LeadNotFound,
+    LeadNotOpen,
+    LeadReservedForColleague,
+    OutcomeRaced,
+    QueueError,
+)
 
 # Outcome refusals about a field: (field, message).  Any other code means the lead is no longer open.
 OUTCOME_ERRORS = {

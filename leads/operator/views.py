@@ -22,14 +22,7 @@ from leads.errors import error_response, wants_json
 from leads.net import client_ip
 from leads.operator import bp
 from leads.operator.card import refused, render_card
-from leads.operator.forms import (
-    CLOSE_REASON_LABELS,
-    OUTCOME_LABELS,
-    ButtonForm,
-    OutcomeForm,
-    SaveAndNextForm,
-    SearchForm,
-)
+from leads.operator.forms import ButtonForm, OutcomeForm, SaveAndNextForm, SearchForm
 from leads.operator.refusals import field_error
 from leads.services.audit import audit_served, lead_audit_trail, mask_search_term
 from leads.services.callbacks import my_callbacks
@@ -37,9 +30,18 @@ from leads.services.calls import record_outcome
 from leads.services.clinic import clinic_calendar, now_utc
 from leads.services.leads import search_leads
 from leads.services.confirmation_calls import due_confirmations, take_next_call
+from leads.services.errors import QueueError
 from leads.services.preferences import set_save_and_next
-from leads.services.queue import QueueError, claim_lead, queue_view, release_lead
-from leads.words import ACTION_LABELS, SOURCE_LABELS, STATE_LABELS, describe, on_day
+from leads.services.queue import claim_lead, queue_view, release_lead
+from leads.words import (
+    ACTION_LABELS,
+    CLOSE_REASON_LABELS,
+    OUTCOME_LABELS,
+    SOURCE_LABELS,
+    STATE_LABELS,
+    describe,
+    on_day,
+)
 
 POLL_SECONDS = 10  # how often the queue page refreshes its live part
 QUEUE_SERVED_KEY = "queue_served"  # the session's note of the last list of leads the queue served

@@ -35,9 +35,7 @@ class CallbackForm(FlaskForm):
     phone = TelField(_l("Phone"), render_kw={"autocomplete": "tel", "inputmode": "tel", "maxlength": 40})
     preferred_time = SelectField(_l("When to call"), choices=[], validate_choice=False)
     comment = TextAreaField(_l("Comment (optional)"), render_kw={"maxlength": 500, "rows": 3})
-    # Fields without a visible label get one written out (WTForms' own default,
-    # the title-cased name): otherwise WTForms looks each name up in its
-    # translation catalog every time the form is built, ten lookups a post.
+    # Labelled in the template, where the label links the consent document.
     consent = BooleanField("Consent")
     marketing_consent = BooleanField(_l("I would like to hear about the clinic's offers (optional)"))
     # A field people never see; bots fill every field they find.

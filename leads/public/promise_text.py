@@ -19,9 +19,13 @@ def describe_promise(promise: CallPromise, tz, now: datetime) -> str:
         return ngettext(
             "We will call you within %(num)d minute.", "We will call you within %(num)d minutes.", promise.minutes
         )
+    if promise.at is None:
+        raise ValueError(f"a promise of kind {promise.kind!r} has no time")
     start = promise.at.astimezone(tz)
     today = start.date() == now.astimezone(tz).date()
     if promise.kind == "window":
+        if promise.until is None:
+            raise ValueError("a window promise has no end")
         end = promise.until.astimezone(tz)
         times = {"start": start.strftime("%H:%M"), "end": end.strftime("%H:%M")}
         if today:

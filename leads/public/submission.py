@@ -4,19 +4,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Mapping
 
-from flask import current_app, render_template, request
+from flask import current_app, request
 from flask_babel import get_locale
 
 from leads.domain.calendar import ClinicCalendar
 from leads.net import client_ip
 from leads.public.validation import ParsedRequest, parse_request, parse_tracking
+from leads.services.consent import consent_text
 from leads.services.intake import UTM_KEYS, CallbackRequest, Submitted, submit_callback_request
-
-
-def consent_text(locale: str | None = None) -> str:
-    """The consent document exactly as shown at /consent, in `locale` (its SHA-256 identifies the version)."""
-    locale = locale or str(get_locale())
-    return render_template(f"consent/text_{locale}.html")
 
 
 def parse(values: Mapping[str, Any], calendar: ClinicCalendar, now: datetime, *, program: bool = False):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import (
@@ -34,7 +35,8 @@ from leads.public.forms import (
 )
 from leads.redirects import local_path
 from leads.public.promise_text import describe_promise
-from leads.public.submission import consent_text, parse, submit
+from leads.public.submission import parse, submit
+from leads.services.consent import consent_text
 from leads.services.clinic import calendar_or_default, now_utc
 from leads.services.health import health_report
 from leads.services.intake import UTM_KEYS, promise_for_request, recent_request_phone
@@ -237,7 +239,7 @@ def _form_again(embedded: bool, shown_at: float | None) -> CallbackForm:
 
 def _to_thanks(public_id: str, embedded: bool):
     # The frame may have no cookies: the language travels in the address.
-    args = {"embed": "1", "lang": str(get_locale())} if embedded else {}
+    args: dict[str, Any] = {"embed": "1", "lang": str(get_locale())} if embedded else {}
     if embedded and request.args.get("in") == "widget":
         args["in"] = "widget"
     return redirect(url_for(".thanks", public_id=public_id, **args), code=303)

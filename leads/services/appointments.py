@@ -37,7 +37,7 @@ from leads.services.calls import add_outcome, check_may_record, clean_note
 from leads.services.clinic import clinic_calendar, now_utc
 from leads.services.doctors import DoctorInfo, plan_from_json
 from leads.services.free_slots import LIVE_SQL, FreeSlot, find_free_slots, first_free_slots, slot_minutes
-from leads.services.queue import LeadNotOpen
+from leads.services.errors import LeadNotOpen
 from leads.services.unit_of_work import unit_of_work
 
 __all__ = [
@@ -292,7 +292,7 @@ def book_appointment(
 
     :raise AppointmentError: a slot refusal code, "not_found" (field "doctor"),
         "lead_not_open", "bad_email"; SlotTaken with the free slots nearby.
-    :raise LeadNotFound, LeadClaimedByOther, OutcomeRaced: see leads.services.queue / calls.
+    :raise LeadNotFound, LeadClaimedByOther, OutcomeRaced: see leads.services.errors.
     :raise InvalidField: ("note", …).
     """
     now = now or now_utc()
@@ -356,7 +356,7 @@ def reschedule_appointment(
     try:
         with unit_of_work():
             appointment = _scheduled(appointment_id, lead_id)
-            old_doctor = db.session.get(Doctor, appointment.doctor_id)
+            old_doctor = db.session.get_one(Doctor, appointment.doctor_id)
             cal = clinic_calendar(now)
             old_text = _slot_text(old_doctor, appointment.starts_at, cal)
             doctor = _doctor(doctor_id)

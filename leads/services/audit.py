@@ -7,10 +7,12 @@ transaction, so the audit row and the change it describes commit together
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Iterable
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from flask import current_app
 
 from leads.extensions import db
 from leads.models import AuditEntry, User
@@ -21,6 +23,7 @@ from leads.services.unit_of_work import unit_of_work
 # because an audit row must never stop the action it records.
 DETAIL_MAX = 1000
 IP_MAX = 64
+AUDIT_PAGE_SIZE = 50
 
 
 @dataclass(frozen=True)
@@ -108,4 +111,81 @@ def lead_audit_trail(lead_id: int) -> list[AuditLine]:
             ip=entry.ip,
         )
         for entry, name in rows
+    ]
+
+
+# -- the audit log's pages ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AuditRow:
+    """One line of the audit log, ready to show."""
+
+    id: int
+    at: datetime
+    user_id: int | None
+    user_name: str
+    action: str
+    lead_id: int | None
+    detail: str
+    ip: str
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    """One page of the filtered audit log."""
+
+    rows: list[AuditRow]
+    total: int
+    page: int
+    pages: int
+
+
+def audit_log(
+    *,
+    user_id: int | None = None,
+    lead_id: int | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    page: int = 1,
+    per_page: int = AUDIT_PAGE_SIZE,
+) -> AuditPage:
+    """The audit log, newest first, filtered by user, lead and clinic dates (both ends included)."""
+    tz = ZoneInfo(current_app.config["CLINIC_TIMEZONE"])
+    conditions = []
+    if user_id is not None:
+        conditions.append(AuditEntry.user_id == user_id)
+    if lead_id is not None:
+        conditions.append(AuditEntry.lead_id == lead_id)
+    if date_from is not None:
+        conditions.append(AuditEntry.at >= datetime.combine(date_from, time(), tzinfo=tz))
+    if date_to is not None:
+        conditions.append(AuditEntry.at < datetime.combine(date_to + timedelta(days=1), time(), tzinfo=tz))
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(*conditions)) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    rows = db.session.execute(
+        sa.select(AuditEntry, User.display_name)
+        .outerjoin(User, User.id == AuditEntry.user_id)
+        .where(*conditions)
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return AuditPage(
+        rows=[
+            AuditRow(e.id, e.at, e.user_id, name or "", e.action, e.lead_id, e.detail, e.ip) for e, name in rows
+        ],
+        total=total,
+        page=page,
+        pages=pages,
+    )
+
+
+def staff_for_filter() -> list[tuple[int, str]]:
+    """(id, name) of every account, for the audit log's user filter."""
+    return [
+        (uid, f"{name} ({username})")
+        for uid, name, username in db.session.execute(
+            sa.select(User.id, User.display_name, User.username).order_by(User.display_name, User.id)
+        )
     ]

@@ -10,6 +10,7 @@ entry, all in one transaction.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -23,14 +24,14 @@ from leads.extensions import db
 from leads.models import CallAttempt, DoNotCall, Lead, LeadEvent, User
 from leads.services.audit import record_audit
 from leads.services.clinic import clinic_calendar, now_utc
-from leads.services.queue import LeadClaimedByOther, LeadNotFound, LeadNotOpen, QueueError, check_not_reserved
+from leads.services.errors import LeadClaimedByOther, LeadNotFound, LeadNotOpen, OutcomeRaced
+from leads.services.queue import check_not_reserved
 from leads.services.report_facts import first_call_minutes
 from leads.services.unit_of_work import unit_of_work
 
 __all__ = [
     "NOTE_MAX_LENGTH",
     "OFFERED_OUTCOMES",
-    "OutcomeRaced",
     "add_outcome",
     "check_may_record",
     "claim_holder",
@@ -40,9 +41,9 @@ __all__ = [
 
 NOTE_MAX_LENGTH = 1000  # CallAttempt.note's column length
 
-# What the desk offers, in the order of the buttons and their keyboard shortcuts.
-# `booked` arrives with the appointment book, which creates the appointment in
-# the same transaction; until then it is refused.
+# What the desk records, in the order of the buttons and their keyboard shortcuts.
+# `booked` is not among them: the appointment book records it together with the
+# appointment, in one transaction (leads/services/appointments.py).
 OFFERED_OUTCOMES: tuple[Outcome, ...] = (
     Outcome.NO_ANSWER,
     Outcome.BUSY,
@@ -54,10 +55,6 @@ OFFERED_OUTCOMES: tuple[Outcome, ...] = (
     Outcome.DO_NOT_CALL,
     Outcome.SPAM,
 )
-
-
-class OutcomeRaced(QueueError):
-    """Someone else recorded an outcome on this lead at the same moment."""
 
 
 def claim_holder(lead: Lead, now: datetime) -> int | None:
@@ -73,7 +70,7 @@ def _parse_outcome(outcome: str | Outcome) -> Outcome:
     except ValueError:
         raise OutcomeError("unknown_outcome", f"unknown outcome {outcome!r}") from None
     if parsed not in OFFERED_OUTCOMES:
-        raise OutcomeError("outcome_not_offered", f"{parsed} cannot be recorded from the desk yet")
+        raise OutcomeError("outcome_not_offered", f"{parsed} is recorded by booking an appointment, not from the desk")
     return parsed
 
 
@@ -120,7 +117,7 @@ def record_outcome(
     :raise OutcomeError: "unknown_outcome", "outcome_not_offered" (booked), or
         the domain's "callback_time_required" / "callback_time_past" / "callback_time_closed".
     :raise InvalidField: ("note", "too_long" | "control_chars").
-    :raise LeadNotFound, LeadNotOpen, LeadClaimedByOther, OutcomeRaced: see leads.services.queue.
+    :raise LeadNotFound, LeadNotOpen, LeadClaimedByOther, OutcomeRaced: see leads.services.errors.
     """
     now = now or now_utc()
     parsed = _parse_outcome(outcome)
@@ -142,7 +139,7 @@ def record_outcome(
 def check_may_record(lead_id: int, user_id: int, *, is_manager: bool = False, now: datetime) -> Lead:
     """The lead, freshly read, if `user_id` may record an outcome on it now.
 
-    :raise LeadNotFound, LeadClaimedByOther, LeadNotOpen: see leads.services.queue.
+    :raise LeadNotFound, LeadClaimedByOther, LeadNotOpen: see leads.services.errors.
     """
     return _check_may_record(
         db.session.get(Lead, lead_id, populate_existing=True), lead_id, user_id, is_manager, now
@@ -175,7 +172,7 @@ def add_outcome(
         calendar,
         outcome,
         now,
-        current_state=LeadState(lead.state),
+        current_state=lead.state,
         attempts_before=lead.attempts,
         max_attempts=current_app.config["MAX_ATTEMPTS"],
         callback_at=callback_at if outcome is Outcome.CALLBACK else None,
@@ -237,7 +234,7 @@ def _apply_effect(
                 Lead.claim_expires_at <= now,
             )
         )
-    values = {
+    values: dict[str, Any] = {
         "state": effect.state.value,
         "next_call_at": effect.next_call_at,
         "attempts": lead.attempts + 1,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta, timezone
 from weakref import WeakKeyDictionary
 
@@ -55,12 +55,12 @@ def clinic_calendar(now: datetime | None = None) -> ClinicCalendar:
     return _calendar(now, lambda query: db.session.scalars(query).all())
 
 
-def _read_apart(query: sa.Select) -> list[date]:
+def _read_apart(query: sa.Select) -> Sequence[date]:
     with db.engine.connect() as connection:
-        return list(connection.scalars(query).all())
+        return connection.scalars(query).all()
 
 
-def _calendar(now: datetime | None, read: Callable[[sa.Select], list[date]]) -> ClinicCalendar:
+def _calendar(now: datetime | None, read: Callable[[sa.Select], Sequence[date]]) -> ClinicCalendar:
     ttl = current_app.config["CALENDAR_CACHE_SECONDS"]
     engine, tz_name = db.engine, current_app.config["CLINIC_TIMEZONE"]
     if ttl > 0:

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from weakref import WeakKeyDictionary
 
 import sqlalchemy as sa
+from flask import render_template
+from flask_babel import get_locale
 from sqlalchemy.exc import IntegrityError
 
 from leads.extensions import db
@@ -62,3 +64,9 @@ def consent_version(locale: str, body: str) -> ConsentVersion:
 def forget_cached_versions() -> None:
     """Drop the in-process cache (tests that recreate the database use it)."""
     _known.clear()
+
+
+def consent_text(locale: str | None = None) -> str:
+    """The consent document exactly as shown at /consent, in `locale` (its SHA-256 identifies the version)."""
+    locale = locale or str(get_locale())
+    return render_template(f"consent/text_{locale}.html")

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Any, Iterable
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
@@ -24,7 +22,6 @@ from leads.domain.contact import normalize_phone
 from leads.extensions import db
 from leads.models import (
     Appointment,
-    AuditEntry,
     CallAttempt,
     DoNotCall,
     Lead,
@@ -41,7 +38,6 @@ from leads.spreadsheet import csv_text
 # width of DoNotCall.phone, so no migration is needed.
 DNC_KEY_PREFIX = "#"
 DNC_KEY_LENGTH = 20
-AUDIT_PAGE_SIZE = 50
 
 
 class PhoneNotValid(ValueError):
@@ -121,7 +117,7 @@ def patient_data(e164: str) -> dict[str, Any]:
     ids = lead_ids_for_phone(e164)
     leads = db.session.scalars(sa.select(Lead).where(Lead.id.in_(ids)).order_by(Lead.id)).all() if ids else []
     doctors = _names_of_doctors(ids)
-    users = dict(db.session.execute(sa.select(User.id, User.display_name)).all()) if ids else {}
+    users = {uid: name for uid, name in db.session.execute(sa.select(User.id, User.display_name))} if ids else {}
     out = []
     for lead in leads:
         requests = db.session.scalars(
@@ -162,19 +158,21 @@ def _names_of_doctors(lead_ids: list[int]) -> dict[int, str]:
         return {}
     from leads.models import Doctor
 
-    return dict(
-        db.session.execute(
+    return {
+        doctor_id: name
+        for doctor_id, name in db.session.execute(
             sa.select(Doctor.id, Doctor.name).where(
                 Doctor.id.in_(sa.select(Appointment.doctor_id).where(Appointment.lead_id.in_(lead_ids)))
             )
-        ).all()
-    )
+        )
+    }
 
 
 def audit_each(action: str, e164: str, lead_ids: list[int], user_id: int, ip: str, now: datetime, extra: str = "") -> None:
     """One audit row per lead touched (so the log filters by lead), one without a lead if none."""
     detail = f"phone {do_not_call_key(e164)}" + (f"; {extra}" if extra else "")
-    for lead_id in lead_ids or [None]:
+    touched: list[int | None] = list(lead_ids) or [None]
+    for lead_id in touched:
         record_audit(user_id, action, lead_id=lead_id, detail=detail, ip=ip, now=now)
 
 
@@ -239,80 +237,3 @@ def patient_csv(data: dict[str, Any]) -> str:
     if data["do_not_call"]:
         put("do_not_call", data["do_not_call"]["lead_id"], "", data["do_not_call"])
     return csv_text(rows)
-
-
-# -- the audit log -----------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class AuditRow:
-    """One line of the audit log, ready to show."""
-
-    id: int
-    at: datetime
-    user_id: int | None
-    user_name: str
-    action: str
-    lead_id: int | None
-    detail: str
-    ip: str
-
-
-@dataclass(frozen=True)
-class AuditPage:
-    """One page of the filtered audit log."""
-
-    rows: list[AuditRow]
-    total: int
-    page: int
-    pages: int
-
-
-def audit_log(
-    *,
-    user_id: int | None = None,
-    lead_id: int | None = None,
-    date_from: date | None = None,
-    date_to: date | None = None,
-    page: int = 1,
-    per_page: int = AUDIT_PAGE_SIZE,
-) -> AuditPage:
-    """The audit log, newest first, filtered by user, lead and clinic dates (both ends included)."""
-    tz = ZoneInfo(current_app.config["CLINIC_TIMEZONE"])
-    conditions = []
-    if user_id is not None:
-        conditions.append(AuditEntry.user_id == user_id)
-    if lead_id is not None:
-        conditions.append(AuditEntry.lead_id == lead_id)
-    if date_from is not None:
-        conditions.append(AuditEntry.at >= datetime.combine(date_from, time(), tzinfo=tz))
-    if date_to is not None:
-        conditions.append(AuditEntry.at < datetime.combine(date_to + timedelta(days=1), time(), tzinfo=tz))
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(*conditions)) or 0
-    pages = max(1, -(-total // per_page))
-    page = min(max(1, page), pages)
-    rows = db.session.execute(
-        sa.select(AuditEntry, User.display_name)
-        .outerjoin(User, User.id == AuditEntry.user_id)
-        .where(*conditions)
-        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    return AuditPage(
-        rows=[
-            AuditRow(e.id, e.at, e.user_id, name or "", e.action, e.lead_id, e.detail, e.ip) for e, name in rows
-        ],
-        total=total,
-        page=page,
-        pages=pages,
-    )
-
-
-def staff_for_filter() -> list[tuple[int, str]]:
-    """(id, name) of every account, for the audit log's user filter."""
-    return [
-        (uid, f"{name} ({username})")
-        for uid, name, username in db.session.execute(
-            sa.select(User.id, User.display_name, User.username).order_by(User.display_name, User.id)
-        )
-    ]

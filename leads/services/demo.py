@@ -19,7 +19,8 @@ from leads.services.calls import record_outcome
 from leads.services.clinic import clinic_calendar, now_utc
 from leads.services.doctors import add_closure, save_doctor
 from leads.services.intake import CallbackRequest, submit_callback_request
-from leads.services.queue import QueueError, claim_lead
+from leads.services.errors import QueueError
+from leads.services.queue import claim_lead
 
 # A surname agrees with the first name's gender: "Сергей Соколов", "Анна Соколова".
 MEN = ["Иван", "Пётр", "Сергей", "Дмитрий", "Алексей"]
@@ -78,7 +79,7 @@ def _name(rng: random.Random) -> str:
 
 
 def _requests(rng: random.Random, count: int, now: datetime) -> list[int]:
-    from leads.public.submission import consent_text
+    from leads.services.consent import consent_text
 
     text = consent_text("ru")
     minutes = int((now - _week_start(now)).total_seconds() // 60)
@@ -104,7 +105,7 @@ def _calls(rng: random.Random, lead_ids: list[int], operator_id: int, now: datet
     calendar = clinic_calendar(now)
     worked = 0
     for lead_id in lead_ids[: len(lead_ids) * 2 // 3]:
-        lead = db.session.get(Lead, lead_id)
+        lead = db.session.get_one(Lead, lead_id)
         called_at = calendar.next_open(lead.created_at + timedelta(minutes=rng.randint(3, 40)))
         if called_at >= now:
             continue

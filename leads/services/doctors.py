@@ -288,10 +288,10 @@ def save_doctor(
         db.session.add(doctor)
         action = "doctor_created"
     else:
-        doctor = db.session.get(Doctor, doctor_id)
-        if doctor is None:
+        found = db.session.get(Doctor, doctor_id)
+        if found is None:
             raise DoctorError("doctor", _l("This doctor does not exist (any more)."))
-        action = "doctor_updated"
+        doctor, action = found, "doctor_updated"
     doctor.name, doctor.specialty, doctor.plan = clean_name, clean_specialty, _plan_to_json(checked_plan)
     db.session.flush()
     record_audit(

@@ -33,6 +33,7 @@ from leads.services.data_rights import (
     lead_ids_for_phone,
     parse_phone,
 )
+from leads.services.unit_of_work import changed_rows
 
 OPEN_STATE_VALUES = tuple(sorted(state.value for state in OPEN_STATES))
 ERASED = "[erased]"
@@ -73,12 +74,12 @@ def erase_patient(raw_phone: str, user_id: int, ip: str = "", now: datetime | No
     ids = lead_ids_for_phone(e164)
     cancelled = 0
     if ids:
-        cancelled = db.session.execute(
+        cancelled = changed_rows(
             sa.update(Appointment)
             .where(Appointment.lead_id.in_(ids), Appointment.status == "scheduled", Appointment.starts_at > now)
             .values(status="cancelled", cancel_reason=ERASED_REASON, updated_at=now)
             .execution_options(synchronize_session=False)
-        ).rowcount
+        )
         anonymise_leads(ids, now, reason="erasure request")
     _pseudonymise_do_not_call([e164])
     audit_each("privacy_erase", e164, ids, user_id, ip, now, f"{len(ids)} lead(s), {cancelled} visit(s) cancelled")
@@ -190,7 +191,7 @@ def anonymise_leads(lead_ids: list[int], now: datetime, reason: str) -> int:
             _scrub(AuditEntry.detail, AuditEntry.lead_id.is_(None), secret)
     _pseudonymise_do_not_call(phones)
     db.session.execute(
-        LeadEvent.__table__.insert(),
+        sa.insert(LeadEvent),
         [{"lead_id": i, "at": now, "kind": "anonymised", "user_id": None, "detail": reason} for i in ids],
     )
     return len(ids)

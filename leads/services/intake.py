@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, cast
 
 import sqlalchemy as sa
 from flask import current_app
@@ -20,11 +20,11 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from leads.db_setup import is_unavailable
 from leads.domain.calendar import ClinicCalendar
 from leads.domain.outcomes import LeadState
-from leads.domain.promise import CallPromise, promise_call
+from leads.domain.promise import CallPromise, PromiseKind, promise_call
 from leads.extensions import db
-from leads.db_setup import is_unavailable
 from leads.models import OPEN_STATES_SQL, DoNotCall, Lead, LeadEvent, LeadRequest, new_public_id
 from leads.services.clinic import calendar_or_default, now_utc
 from leads.services.consent import ConsentVersion, consent_version
@@ -357,9 +357,8 @@ def promise_for_request(public_id: str, now: datetime | None = None) -> CallProm
         db.session.rollback()
         row = None
     if row is not None:
-        return CallPromise(
-            kind=row.promise_kind, minutes=row.promise_minutes, at=row.promise_at, until=row.promise_until
-        )
+        kind = cast(PromiseKind, row.promise_kind)  # one of the three, as it was stored
+        return CallPromise(kind=kind, minutes=row.promise_minutes, at=row.promise_at, until=row.promise_until)
     now = now or now_utc()
     return promise_call(calendar_or_default(now), now, current_app.config["CALLBACK_SLA_MINUTES"])
 

@@ -21,7 +21,7 @@ from leads.services.audit import record_audit
 from leads.services.calls import claim_holder
 from leads.services.clinic import now_utc
 from leads.services.data_rights import is_on_do_not_call
-from leads.services.queue import LeadNotFound
+from leads.services.errors import LeadNotFound
 
 __all__ = [
     "LeadCard",
@@ -118,7 +118,7 @@ class SearchHit:
     request_count: int
 
 
-def _user_names(ids: set[int | None]) -> dict[int, str]:
+def _user_names(ids: set[int | None]) -> dict[int | None, str]:
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
@@ -138,7 +138,7 @@ def _calls_of(lead_ids: list[int]) -> list[CallAttempt]:
     )
 
 
-def _call_entry(call: CallAttempt, names: dict[int, str]) -> TimelineEntry:
+def _call_entry(call: CallAttempt, names: dict[int | None, str]) -> TimelineEntry:
     return TimelineEntry(
         at=call.at,
         user_name=names.get(call.operator_id, ""),

@@ -20,6 +20,7 @@ from leads.extensions import db
 from leads.models import Appointment, Doctor, Lead, LeadEvent, LoginFailure
 from leads.services.clinic import clinic_calendar
 from leads.services.erasure import anonymise_leads
+from leads.services.unit_of_work import changed_rows
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ def flag_sla_breaches(now: datetime) -> int:
     A deadline reached exactly is breached: the SLA minutes are used up.
     """
     _fill_missing_sla_deadlines(now)
-    flagged = db.session.execute(
+    flagged = changed_rows(
         sa.update(Lead)
         .where(
             Lead.state == LeadState.NEW.value,
@@ -53,7 +54,7 @@ def flag_sla_breaches(now: datetime) -> int:
         )
         .values(sla_breached=True)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     db.session.commit()
     return flagged
 
@@ -97,12 +98,12 @@ def share_overdue_callbacks(now: datetime) -> int:
     shared = 0
     for lead_id, owner_id in overdue:
         # Conditional: an outcome recorded meanwhile wins over the job.
-        updated = db.session.execute(
+        updated = changed_rows(
             sa.update(Lead)
             .where(Lead.id == lead_id, Lead.state == LeadState.CALLBACK.value, Lead.callback_owner_id == owner_id)
             .values(callback_owner_id=None)
             .execution_options(synchronize_session=False)
-        ).rowcount
+        )
         if updated:
             shared += 1
             db.session.add(
@@ -223,6 +224,6 @@ def count_appointments_to_mark(now: datetime) -> int:
 
 def purge_login_failures(now: datetime) -> int:
     """Delete failed sign-ins older than the throttle remembers (random usernames included); how many."""
-    purged = db.session.execute(sa.delete(LoginFailure).where(LoginFailure.at <= now - FAILURE_MEMORY)).rowcount
+    purged = changed_rows(sa.delete(LoginFailure).where(LoginFailure.at <= now - FAILURE_MEMORY))
     db.session.commit()
     return purged

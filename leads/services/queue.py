@@ -29,15 +29,11 @@ from leads.domain.queue import TIER_RULES, CallbackOwner, QueueTier, TierRule, r
 from leads.extensions import db
 from leads.models import OPEN_STATE_VALUES, Lead, LeadEvent, User
 from leads.services.clinic import clinic_calendar, now_utc
+from leads.services.errors import LeadClaimedByOther, LeadNotFound, LeadNotOpen, LeadReservedForColleague, QueueError
 from leads.services.unit_of_work import unit_of_work
 
 __all__ = [
-    "LeadClaimedByOther",
-    "LeadNotFound",
-    "LeadNotOpen",
-    "LeadReservedForColleague",
     "QueueCounters",
-    "QueueError",
     "QueueRow",
     "QueueView",
     "claim_lead",
@@ -50,36 +46,6 @@ __all__ = [
 TAKE_LOCK = sa.text("SELECT pg_advisory_xact_lock(1413565253, :me)")
 # Rounds of read-then-conditional-update in claim/release before giving up.
 CLAIM_ROUNDS = 3
-
-
-class QueueError(Exception):
-    """A queue operation was refused."""
-
-
-class LeadNotFound(QueueError):
-    """No lead has this id."""
-
-
-class LeadNotOpen(QueueError):
-    """The lead is booked or closed: nobody calls it from the queue any more."""
-
-
-class LeadClaimedByOther(QueueError):
-    """Another operator holds a live claim on the lead."""
-
-    def __init__(self, holder_id: int, holder_name: str) -> None:
-        super().__init__(f"lead is held by {holder_name}")
-        self.holder_id = holder_id
-        self.holder_name = holder_name
-
-
-class LeadReservedForColleague(QueueError):
-    """The lead is another operator's personal callback, theirs until `free_at`."""
-
-    def __init__(self, owner_name: str, free_at: datetime) -> None:
-        super().__init__(f"lead is {owner_name}'s personal callback until {free_at.isoformat()}")
-        self.owner_name = owner_name
-        self.free_at = free_at
 
 
 def check_not_reserved(lead: Any, user_id: int, *, is_manager: bool, now: datetime) -> None:
@@ -326,10 +292,9 @@ def _replace_claim(lead_id: int, seen: Any, holder_id: int | None, expires: date
 
 # -- the queue page ----------------------------------------------------------------------
 
-# The columns of a QueueRow, in field order (its lead_id is the lead's id).
-_ROW_COLUMNS = tuple(
-    Lead.id if f.name == "lead_id" else getattr(Lead, f.name) for f in fields(QueueRow) if f.name != "waiting_minutes"
-)
+# The fields of a QueueRow read from the lead, and their columns (its lead_id is the lead's id).
+_ROW_FIELDS = tuple(f.name for f in fields(QueueRow) if f.name != "waiting_minutes")
+_ROW_COLUMNS = tuple(Lead.id if name == "lead_id" else getattr(Lead, name) for name in _ROW_FIELDS)
 
 
 def queue_view(user_id: int, now: datetime | None = None, limit: int = 30) -> QueueView:
@@ -366,7 +331,8 @@ def queue_view(user_id: int, now: datetime | None = None, limit: int = 30) -> Qu
 
 
 def _row(row: Any, waiting: dict[datetime, float]) -> QueueRow:
-    return QueueRow(*row, waiting_minutes=waiting[row.created_at])
+    values = dict(zip(_ROW_FIELDS, row, strict=True))
+    return QueueRow(**values, waiting_minutes=waiting[row.created_at])
 
 
 def _waiting_minutes(calendar: ClinicCalendar, arrivals: list[datetime], now: datetime) -> dict[datetime, float]:

@@ -22,6 +22,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -112,25 +113,46 @@ def period_bounds(calendar: ClinicCalendar, first: date, last: date) -> tuple[da
 # -- the queries ---------------------------------------------------------------------------------
 
 
-def _leads_of(first: date, last: date) -> list[Any]:
-    """The leads a report counts: arrived from `first` to `last`, neither spam nor test leads."""
-    return [
-        Lead.arrival_day.between(first, last),
-        sa.not_(Lead.excluded),
-        sa.or_(Lead.close_reason.is_(None), Lead.close_reason != "spam"),
-    ]
+@dataclass(frozen=True)
+class _Range:
+    """The leads a report counts: arrived from `first` to `last`, neither spam nor test leads.
+
+    `ids` are the lowest and highest id among them.  Implied by the join to
+    those leads, so no figure depends on it; but a lead gets its id as it
+    arrives, so the calls and appointments of a month are one short range of
+    their lead_id index, not a scan of every call of every year.
+    """
+
+    first: date
+    last: date
+    ids: tuple[int, int]
+
+    def leads(self) -> list[Any]:
+        return [
+            Lead.arrival_day.between(self.first, self.last),
+            sa.not_(Lead.excluded),
+            sa.or_(Lead.close_reason.is_(None), Lead.close_reason != "spam"),
+        ]
+
+    def of_its_leads(self, lead_id: Any) -> Any:
+        return lead_id.between(*self.ids)
+
+
+def _range(first: date, last: date) -> _Range:
+    ids = db.session.execute(sa.select(sa.func.min(Lead.id), sa.func.max(Lead.id)).where(
+        *_Range(first, last, (0, 0)).leads())).one()
+    return _Range(first, last, (ids[0], ids[1]) if ids[0] is not None else (0, -1))
 
 
 def _as_int(condition: Any) -> Any:
     return sa.case((condition, 1), else_=0)
 
 
-def _funnel(first: date, last: date, *keys: Any) -> sa.Select:
+def _funnel(period: _Range, *keys: Any) -> sa.Select:
     """The funnel counts (Counts' fields, and attempts) of the range's leads grouped by `keys`."""
-    in_range = _leads_of(first, last)
     visits = (
         sa.select(Appointment.lead_id, sa.func.max(_as_int(Appointment.status == "attended")).label("attended"))
-        .where(Appointment.lead_id.in_(sa.select(Lead.id).where(*in_range)))
+        .where(period.of_its_leads(Appointment.lead_id))
         .group_by(Appointment.lead_id)
         .subquery()
     )
@@ -146,31 +168,31 @@ def _funnel(first: date, last: date, *keys: Any) -> sa.Select:
         )
         .select_from(Lead)
         .outerjoin(visits, visits.c.lead_id == Lead.id)
-        .where(*in_range)
+        .where(*period.leads())
         .group_by(*keys)
     )
 
 
-def _segments(first: date, last: date) -> list[Any]:
+def _segments(period: _Range) -> Sequence[Any]:
     bucket = sa.case((Lead.attempts >= ATTEMPT_BUCKETS - 1, ATTEMPT_BUCKETS - 1), else_=Lead.attempts)
     keys = (Lead.source, Lead.utm_source, Lead.utm_campaign, bucket.label("bucket"))
-    return db.session.execute(_funnel(first, last, *keys)).all()
+    return db.session.execute(_funnel(period, *keys)).all()
 
 
-def _arrivals(first: date, last: date) -> list[Any]:
-    return db.session.execute(_funnel(first, last, Lead.arrival_day, Lead.arrival_hour)).all()
+def _arrivals(period: _Range) -> Sequence[Any]:
+    return db.session.execute(_funnel(period, Lead.arrival_day, Lead.arrival_hour)).all()
 
 
-def _first_calls(first: date, last: date) -> list[Any]:
+def _first_calls(period: _Range) -> Sequence[Any]:
     return db.session.execute(
         sa.select(Lead.first_call_minutes, sa.func.count().label("leads"))
-        .where(*_leads_of(first, last), Lead.first_call_minutes.is_not(None))
+        .where(*period.leads(), Lead.first_call_minutes.is_not(None))
         .group_by(Lead.first_call_minutes)
         .order_by(Lead.first_call_minutes)
     ).all()
 
 
-def _calls(first: date, last: date) -> list[Any]:
+def _calls(period: _Range) -> Sequence[Any]:
     return db.session.execute(
         sa.select(
             CallAttempt.operator_id,
@@ -181,7 +203,7 @@ def _calls(first: date, last: date) -> list[Any]:
         )
         .join(Lead, Lead.id == CallAttempt.lead_id)
         .outerjoin(User, User.id == CallAttempt.operator_id)
-        .where(*_leads_of(first, last))
+        .where(*period.leads(), period.of_its_leads(CallAttempt.lead_id))
         .group_by(CallAttempt.operator_id, User.display_name, CallAttempt.outcome)
     ).all()
 
@@ -244,7 +266,8 @@ def build_report(first: date, last: date) -> Report:
     totals, attempts_total, buckets = Counts(), 0, [0] * ATTEMPT_BUCKETS
     sources: dict[tuple[str, ...], Counts] = defaultdict(Counts)
     campaigns: dict[tuple[str, ...], Counts] = defaultdict(Counts)
-    for row in _segments(first, last):
+    period = _range(first, last)
+    for row in _segments(period):
         counts = _counts(row)
         totals = _add(totals, counts)
         attempts_total += int(row.attempts or 0)
@@ -254,18 +277,18 @@ def build_report(first: date, last: date) -> Report:
 
     days: dict[date, Counts] = defaultdict(Counts)
     heat: dict[tuple[int, int], int] = defaultdict(int)
-    for row in _arrivals(first, last):
+    for row in _arrivals(period):
         days[row.arrival_day] = _add(days[row.arrival_day], _counts(row))
         heat[(row.arrival_day.weekday(), int(row.arrival_hour))] += int(row.leads)
 
     sla = current_app.config["CALLBACK_SLA_MINUTES"]
-    minutes = [(float(row.first_call_minutes), int(row.leads)) for row in _first_calls(first, last)]
+    minutes = [(float(row.first_call_minutes), int(row.leads)) for row in _first_calls(period)]
     called = sum(count for _, count in minutes)
     within = sum(count for value, count in minutes if value <= sla)
 
     outcomes: dict[str, tuple[int, int]] = {}
     operators: dict[int, OperatorRow] = {}
-    for row in _calls(first, last):
+    for row in _calls(period):
         calls, reached = int(row.calls), int(row.reached or 0)
         seen = outcomes.get(row.outcome, (0, 0))
         outcomes[row.outcome] = (seen[0] + calls, seen[1] + reached)

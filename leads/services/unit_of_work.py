@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any, cast
 
+import sqlalchemy as sa
 from sqlalchemy import orm
 
 from leads.extensions import db
@@ -22,3 +24,8 @@ def unit_of_work() -> Iterator[orm.scoped_session]:
     except BaseException:
         db.session.rollback()
         raise
+
+
+def changed_rows(statement: sa.Executable) -> int:
+    """Run an UPDATE or DELETE in the session; how many rows it changed."""
+    return cast(sa.CursorResult[Any], db.session.execute(statement)).rowcount

@@ -22,7 +22,7 @@ from leads.services.appointments import (
     mark_attendance,
     reschedule_appointment,
 )
-from leads.services.queue import LeadClaimedByOther
+from leads.services.errors import LeadClaimedByOther
 from tests.conftest import at, utc
 
 NOW = at("2026-11-23 10:00")  # Monday, open

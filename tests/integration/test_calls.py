@@ -10,8 +10,8 @@ from leads.domain.contact import InvalidField
 from leads.domain.outcomes import OutcomeError
 from leads.extensions import db
 from leads.models import AuditEntry, CallAttempt, Closure, DoNotCall, Lead, LeadEvent
-from leads.services.calls import OutcomeRaced, record_outcome
-from leads.services.queue import LeadClaimedByOther, LeadNotFound, LeadNotOpen
+from leads.services.calls import record_outcome
+from leads.services.errors import LeadClaimedByOther, LeadNotFound, LeadNotOpen, OutcomeRaced
 from tests.conftest import at, utc
 from tests.factories import MONDAY_10, lead, new_lead
 

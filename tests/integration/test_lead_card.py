@@ -12,7 +12,7 @@ from leads.models import AuditEntry
 from leads.services.audit import lead_audit_trail
 from leads.services.calls import record_outcome
 from leads.services.leads import name_pattern, open_lead_card, search_leads
-from leads.services.queue import LeadNotFound
+from leads.services.errors import LeadNotFound
 from tests.conftest import at, utc
 from tests.factories import MONDAY_10, new_lead
 

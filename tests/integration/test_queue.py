@@ -186,7 +186,7 @@ def test_an_expired_claim_frees_the_lead(app, me, other, expired_by):
 
 
 def test_a_live_claim_of_someone_else_hides_the_lead(app, me, other):
-    held = add_lead(held_by=other, held_until=NOW + minutes(1), created=NOW - minutes(90))
+    add_lead(held_by=other, held_until=NOW + minutes(1), created=NOW - minutes(90))
     free = add_lead(created=NOW - minutes(30))
     assert [row.lead_id for row in queue_view(me, NOW).upcoming] == [free]
     assert take_next_lead(me, NOW) == free

@@ -9,7 +9,7 @@ from leads.extensions import db
 from leads.models import Appointment
 from leads.services.appointments import book_appointment
 from leads.services.calls import record_outcome
-from tests.conftest import at, sign_in
+from tests.conftest import at
 from tests.functional.test_booking_http import add_doctor, slot
 from tests.functional.test_operator_desk import frozen
 from tests.factories import lead, new_lead

@@ -12,7 +12,7 @@ from leads.extensions import db
 from leads.models import AuditEntry
 from leads.services.appointments import book_appointment
 from leads.services.audit import mask_search_term
-from tests.conftest import at, sign_in
+from tests.conftest import at
 from tests.functional.test_booking_http import add_doctor
 from tests.functional.test_operator_desk import MONDAY_10, frozen
 from tests.factories import new_lead

@@ -10,7 +10,7 @@ import pytest
 import time_machine
 
 from tests.conftest import at, sign_in
-from tests.functional.test_auth import PASSWORD, log_in
+from tests.functional.test_auth import log_in
 
 MORNING = at("2026-11-24 09:00")
 

@@ -179,7 +179,7 @@ def test_order_on_random_leads_keeps_every_rule(seed):
     tiers = [tier_of(c, ME, NOW, GRACE) for c in ordered]
     assert tiers == sorted(tiers), "tiers are contiguous and in order"
     assert len({c.id for c in ordered}) == len(ordered)
-    keys = [queue_sort_key(c, t) for c, t in zip(ordered, tiers)]
+    keys = [queue_sort_key(c, t) for c, t in zip(ordered, tiers, strict=True)]
     assert keys == sorted(keys)
     left_out = {c.id for c in leads} - {c.id for c in ordered}
     for candidate in leads:
