@@ -200,6 +200,9 @@ class Config:
         parse_message_hours(settings["MESSAGE_HOURS"])
         if (settings["SMS_GATEWAY_URL"] or settings["SMTP_HOST"]) and not settings.get("PUBLIC_BASE_URL"):
             raise RuntimeError("PUBLIC_BASE_URL must be set when SMS or e-mail is on: each message links to the visit")
+        gateway = settings.get("SMS_GATEWAY_URL") or ""
+        if gateway and not gateway.startswith(("https://", "http://")):
+            raise RuntimeError(f"SMS_GATEWAY_URL must be an http(s) address, got {gateway!r}")
         base = settings.get("PUBLIC_BASE_URL") or ""
         if base and not (base.startswith(("https://", "http://")) and base.split("://", 1)[1].strip("/")):
             raise RuntimeError(f"PUBLIC_BASE_URL must be an http(s) address such as https://desk.clinic.example, got {base!r}")

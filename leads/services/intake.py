@@ -182,14 +182,14 @@ def store_request(record: dict[str, Any], *, replay: bool = False, calendar: Cli
     try:
         lead_id, request_count, on_do_not_call = _upsert_lead(lead_values)
         request_row = {**_request_values(record, consent, created, spooled=replay), "lead_id": lead_id}
-        db.session.execute(sa.insert(LeadRequest.__table__), [request_row])
+        db.session.execute(sa.insert(cast(sa.Table, LeadRequest.__table__)), [request_row])
         kind = "repeat_request" if request_count > 1 else "created"
         events = [{"lead_id": lead_id, "at": created, "kind": kind, "detail": record["source"] + (" (spooled)" if replay else "")}]
         if on_do_not_call:
             # The number once asked not to be called; the card shows it and the
             # operator decides (anyone can type someone else's number).
             events.append({**events[0], "kind": "on_do_not_call_list", "detail": ""})
-        db.session.execute(sa.insert(LeadEvent.__table__), events)
+        db.session.execute(sa.insert(cast(sa.Table, LeadEvent.__table__)), events)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -211,11 +211,14 @@ def _upsert_lead(values: dict[str, Any]) -> tuple[int, int, bool]:
     """INSERT … ON CONFLICT on the open-lead index: (lead id, its request count, on the do-not-call list)."""
     statement = _upsert_statement(db.session.get_bind().dialect.name, tuple(values))
     params = {f"v_{column}": value for column, value in values.items()}
-    return db.session.execute(statement, {**params, "dnc_key": do_not_call_key(values["phone"])}).one()
+    lead_id, request_count, on_do_not_call = db.session.execute(
+        statement, {**params, "dnc_key": do_not_call_key(values["phone"])}
+    ).one()
+    return lead_id, request_count, bool(on_do_not_call)
 
 
 @cache
-def _upsert_statement(dialect_name: str, columns: tuple[str, ...]) -> sa.TextClause:
+def _upsert_statement(dialect_name: str, columns: tuple[str, ...]) -> sa.TextualSelect:
     """The lead's upsert for `dialect_name`, built with `on_conflict_do_update` and rendered once.
 
     SQLAlchemy 2.0 does not cache the dialects' own INSERT constructs: built
@@ -230,10 +233,10 @@ def _upsert_statement(dialect_name: str, columns: tuple[str, ...]) -> sa.TextCla
     postgres = dialect_name == "postgresql"
     insert = postgresql_insert if postgres else sqlite_insert
     types = {f"v_{column}": Lead.__table__.c[column].type for column in columns}
-    statement = insert(Lead).values({column: sa.bindparam(f"v_{column}") for column in columns})
-    new = statement.excluded
+    values = insert(Lead).values({column: sa.bindparam(f"v_{column}") for column in columns})
+    new = values.excluded
     on_do_not_call = sa.exists().where(DoNotCall.phone.in_([sa.bindparam("v_phone"), sa.bindparam("dnc_key")]))
-    statement = statement.on_conflict_do_update(
+    statement = values.on_conflict_do_update(
         index_elements=[Lead.phone],
         index_where=sa.text(OPEN_STATES_SQL),
         set_={
@@ -255,7 +258,7 @@ def _upsert_statement(dialect_name: str, columns: tuple[str, ...]) -> sa.TextCla
     compiled = statement.compile(dialect=dialect)
     typed = [sa.bindparam(name, type_=type_) for name, type_ in types.items()]
     # The statement's own constants (the 1 added, the states) keep their values.
-    constants = [sa.bindparam(name, value) for name, value in compiled.params.items() if name not in types]
+    constants: list[sa.BindParameter[Any]] = [sa.bindparam(name, value) for name, value in compiled.params.items() if name not in types]
     return (
         sa.text(str(compiled))
         .bindparams(*typed, *[c for c in constants if c.key != "dnc_key"], sa.bindparam("dnc_key", type_=sa.String()))

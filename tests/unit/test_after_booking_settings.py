@@ -22,6 +22,7 @@ def test_the_defaults_are_accepted():
     [
         ({"SMS_GATEWAY_URL": "https://sms.example/send", "PUBLIC_BASE_URL": ""}, "PUBLIC_BASE_URL"),
         ({"SMTP_HOST": "smtp.example", "PUBLIC_BASE_URL": ""}, "PUBLIC_BASE_URL"),
+        ({"SMS_GATEWAY_URL": "file:///etc/passwd", "PUBLIC_BASE_URL": "https://desk.example"}, "SMS_GATEWAY_URL"),
         ({"MESSAGE_HOURS": "21:00-09:00"}, "MESSAGE_HOURS"),
         ({"MESSAGE_HOURS": "nine to nine"}, "MESSAGE_HOURS"),
         ({"REMINDER_HOURS_BEFORE": [24, 0]}, "REMINDER_HOURS_BEFORE"),
