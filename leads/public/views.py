@@ -275,7 +275,8 @@ def set_language(code: str):
     if code not in current_app.config["LANGUAGES"]:
         abort(404)
     response = redirect(local_path(request.args.get("next")) or "/", code=303)
-    response.set_cookie(LANG_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    response.set_cookie(LANG_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
+                        secure=current_app.config["SESSION_COOKIE_SECURE"])
     return response
 
 
