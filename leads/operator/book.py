@@ -186,13 +186,18 @@ def _book_cells(now: datetime) -> dict:
     }
 
 
+def _asked_day(now: datetime) -> tuple[date, date | None]:
+    """Today in the clinic, and the day `?date=YYYY-MM-DD` asks for (today without one, None if unreadable)."""
+    today = clinic_calendar(now).local(now).date()
+    raw = request.args.get("date", "").strip()
+    return today, (date_or_none(raw) if raw else today)
+
+
 @bp.get("/appointments/week")
 def appointments_week():
     """One doctor's week (`?doctor=<id>&date=YYYY-MM-DD`, any day of the week; default this week)."""
     now = now_utc()
-    today = clinic_calendar(now).local(now).date()
-    raw = request.args.get("date", "").strip()
-    day = date_or_none(raw) if raw else today
+    today, day = _asked_day(now)
     if day is None:
         return error_response(422, _("Enter the date as YYYY-MM-DD."), "date")
     monday = day - timedelta(days=day.weekday())
@@ -233,9 +238,7 @@ def appointments_week():
 def appointments():
     """The day's book: doctors as columns, slot times as rows (`?date=YYYY-MM-DD`, default today)."""
     now = now_utc()
-    today = clinic_calendar(now).local(now).date()
-    raw = request.args.get("date", "").strip()
-    day = date_or_none(raw) if raw else today
+    today, day = _asked_day(now)
     if day is None:
         return error_response(422, _("Enter the date as YYYY-MM-DD."), "date")
     book_of_day = day_book(day)
