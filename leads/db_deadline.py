@@ -32,7 +32,7 @@ class StatementDeadline:
         self.seconds = seconds
         self._armed: dict[int, tuple[float, int]] = {}  # thread id -> (deadline, socket descriptor)
         self._lock = threading.Lock()
-        self._watchdog_pid = 0
+        self._watchdog_pid = 0  # the process whose watchdog is running (0: none)
 
     def install(self, engine: sa.Engine) -> None:
         """Arm and disarm around every round trip of `engine`, and ping each connection checked out."""
@@ -54,9 +54,11 @@ class StatementDeadline:
 
     def arm(self, driver_connection) -> None:
         """Give the current thread's round trip on `driver_connection` until now + `seconds`."""
-        self._start_watchdog()
         with self._lock:
             self._armed[threading.get_ident()] = (time.monotonic() + self.seconds, driver_connection.fileno())
+            if self._watchdog_pid != os.getpid():  # none running in this process (a forked worker starts its own)
+                self._watchdog_pid = os.getpid()
+                threading.Thread(target=self._watch, name="db-deadline", daemon=True).start()
 
     def disarm(self) -> None:
         """The current thread's round trip is over."""
@@ -78,15 +80,8 @@ class StatementDeadline:
         finally:
             self.disarm()
 
-    def _start_watchdog(self) -> None:
-        if self._watchdog_pid == os.getpid():
-            return
-        with self._lock:
-            if self._watchdog_pid != os.getpid():  # none yet in this process (a forked worker starts its own)
-                self._watchdog_pid = os.getpid()
-                threading.Thread(target=self._watch, name="db-deadline", daemon=True).start()
-
     def _watch(self) -> None:
+        """Shut down the sockets whose deadline passed; end when no round trip is armed (`arm` starts another)."""
         while True:
             time.sleep(min(0.25, self.seconds / 4))
             now = time.monotonic()
@@ -95,6 +90,9 @@ class StatementDeadline:
                     if now >= deadline:
                         del self._armed[thread_id]
                         _shut_down(descriptor)
+                if not self._armed:
+                    self._watchdog_pid = 0
+                    return
 
 
 def _shut_down(descriptor: int) -> None:
