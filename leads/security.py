@@ -14,6 +14,9 @@ STATIC_HEADERS = [
 ]
 # The widget's frame: the form, its submission (and its error pages), the thanks page.
 EMBED_ENDPOINTS = {"public.embed", "public.embed_submit"}
+# Staff pages show patients (queue, cards, search, day book, audit, every CSV): no copy is kept by
+# the browser or a proxy.
+STAFF_BLUEPRINTS = {"operator", "manager", "admin"}
 
 
 def frame_ancestors() -> str:
@@ -25,12 +28,14 @@ def frame_ancestors() -> str:
 
 
 def set_security_headers(response: Response) -> Response:
-    """Add CSP, nosniff, Referrer-Policy and framing rules; a header the view set itself is kept."""
+    """Add CSP, nosniff, Referrer-Policy, framing rules and, on staff pages, no-store; a header the view set itself is kept."""
     ancestors = frame_ancestors()
     wanted = [("Content-Security-Policy", f"{BASE_CSP}; frame-ancestors {ancestors}")]
     if ancestors == "'none'":
         wanted.append(("X-Frame-Options", "DENY"))
     wanted += STATIC_HEADERS
+    if request.blueprint in STAFF_BLUEPRINTS:
+        wanted.append(("Cache-Control", "no-store"))
     if request.is_secure:
         wanted.append(("Strict-Transport-Security", "max-age=31536000"))
     for name, value in wanted:
