@@ -3,28 +3,13 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, EqualTo, InputRequired
+from wtforms.validators import DataRequired, InputRequired
 
 from leads.auth.access import OPERATOR
+from leads.auth.forms import new_password_fields
 from leads.words import ROLE_LABELS
-
-
-
-def _password_fields():
-    password = PasswordField(
-        _l("Password"),
-        validators=[DataRequired(_l("Enter a password."))],
-        description=_l("At least 12 characters."),
-        render_kw={"autocomplete": "new-password"},
-    )
-    confirm = PasswordField(
-        _l("Repeat the password"),
-        validators=[EqualTo("password", _l("The two passwords are not the same."))],
-        render_kw={"autocomplete": "new-password"},
-    )
-    return password, confirm
 
 
 class CreateUserForm(FlaskForm):
@@ -37,13 +22,13 @@ class CreateUserForm(FlaskForm):
     )
     display_name = StringField(_l("Full name (optional)"), render_kw={"maxlength": 100})
     role = SelectField(_l("Role"), choices=[SelectChoice(role, label) for role, label in ROLE_LABELS.items()], default=OPERATOR)
-    password, confirm = _password_fields()
+    password, confirm = new_password_fields(_l("Password"))
 
 
 class PasswordForm(FlaskForm):
     """A new password set by the admin."""
 
-    password, confirm = _password_fields()
+    password, confirm = new_password_fields(_l("Password"))
 
 
 PLAN_HINT = _l(

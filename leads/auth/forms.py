@@ -27,16 +27,10 @@ class LoginForm(FlaskForm):
     next = HiddenField()
 
 
-class ChangePasswordForm(FlaskForm):
-    """The signed-in person's own new password, with the current one."""
-
-    current_password = PasswordField(
-        _l("Current password"),
-        validators=[DataRequired(_l("Enter your current password."))],
-        render_kw={"autocomplete": "current-password"},
-    )
+def new_password_fields(label):
+    """A new password and its repetition, labelled `label` (the rules are the accounts service's)."""
     password = PasswordField(
-        _l("New password"),
+        label,
         validators=[DataRequired(_l("Enter a password."))],
         description=_l("At least 12 characters."),
         render_kw={"autocomplete": "new-password"},
@@ -46,6 +40,18 @@ class ChangePasswordForm(FlaskForm):
         validators=[EqualTo("password", _l("The two passwords are not the same."))],
         render_kw={"autocomplete": "new-password"},
     )
+    return password, confirm
+
+
+class ChangePasswordForm(FlaskForm):
+    """The signed-in person's own new password, with the current one."""
+
+    current_password = PasswordField(
+        _l("Current password"),
+        validators=[DataRequired(_l("Enter your current password."))],
+        render_kw={"autocomplete": "current-password"},
+    )
+    password, confirm = new_password_fields(_l("New password"))
 
 
 class CodeForm(FlaskForm):
