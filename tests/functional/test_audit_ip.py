@@ -158,3 +158,16 @@ def test_the_audit_page_shows_the_ip_on_every_row(app, operator, admin, make_use
     ips = [re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)[-1].strip() for row in rows]
     assert len(ips) == db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)) == 11
     assert set(ips) == {OPERATOR_IP, ADMIN_IP}
+
+
+def test_a_row_made_without_a_request_shows_a_dash_for_its_ip(app, make_user):
+    from leads.services.audit import record_audit
+
+    record_audit(None, "appointment_confirmed_by_patient", detail="appointment 1", now=at("2026-11-23 11:00"))
+    db.session.commit()
+    manager = app.test_client()
+    manager.user = make_user("manager", "marina")
+    with frozen("2026-11-23 12:00", manager):
+        page = manager.get("/manager/audit").text
+    row = page.split("<tbody>", 1)[1].split("</tr>", 1)[0]
+    assert re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)[-1].strip() == "—"
