@@ -1,8 +1,9 @@
 """The operators' queue: what to call next, and who holds which lead (DESIGN.md §1.4).
 
 The order is `leads.domain.queue.TIER_RULES`; each rule becomes one query here
-(`_tier_query`), a range of the leads table's one queue index (state,
-next_call_at, then the columns the tiers read: see `leads.models`).  Taking the next lead walks the tiers in order and claims the first
+(`_tier_query`), a range of the leads table's queue index (state,
+next_call_at, then the columns the tiers read: see `leads.models`), or for the
+new-lead tiers, served in arrival order, of (state, created_at).  Taking the next lead walks the tiers in order and claims the first
 lead it can with a conditional update:
 
     UPDATE leads SET claimed_by_id = :me, claim_expires_at = :expires
