@@ -7,7 +7,7 @@ booked lead (attended, no-show, scheduled or cancelled), 2 % spam, a few
 operators, sources and UTM campaigns.  Leads arrive mostly in opening hours
 and on weekdays, as they would; each carries the figures the app stores on it
 (clinic-local arrival date and hour, business minutes to the first call, by
-the same functions).  Rows go in by PostgreSQL COPY or by SQLite executemany in
+the same functions; whether a visit was booked and whether it was attended).  Rows go in by PostgreSQL COPY or by SQLite executemany in
 one transaction (never the ORM row by row); the schema is created from the
 models on an empty database; ANALYZE runs at the end.
 
@@ -40,7 +40,8 @@ LEAD_COLUMNS = (
     "id", "public_id", "name", "phone", "state", "close_reason", "source", "comment", "page_url", "referrer",
     "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "request_count", "created_at",
     "last_request_at", "attempts", "first_attempt_at", "last_attempt_at", "last_outcome", "reached",
-    "sla_breached", "excluded", "arrival_day", "arrival_hour", "first_call_minutes",
+    "sla_breached", "excluded", "arrival_day", "arrival_hour", "first_call_minutes", "visit_booked",
+    "visit_attended",
 )
 CALL_COLUMNS = ("lead_id", "operator_id", "at", "outcome", "reached", "note")
 APPOINTMENT_COLUMNS = ("doctor_id", "lead_id", "starts_at", "ends_at", "status", "created_at", "cancel_reason")
@@ -99,19 +100,22 @@ def generate(n: int, now: datetime, seed: int):
         arrival = arrival_figures(calendar, created.replace(tzinfo=UTC))
         minutes = first_call_minutes(calendar, created.replace(tzinfo=UTC), calls[0][2].replace(tzinfo=UTC)) \
             if calls else None
+        requests = 2 if rnd.random() < 0.05 else 1
+        status = status_of(rnd) if booked else None
         yield "lead", (
             lead_id, f"h{lead_id:015d}", f"Пациент {lead_id}", f"+7900{lead_id:07d}", state,
             "spam" if spam else None, s, "", "https://clinic.example/", "", us, "", uc, "", "",
-            2 if rnd.random() < 0.05 else 1, created, created, attempts,
+            requests, created, created, attempts,
             calls[0][2] if calls else None, calls[-1][2] if calls else None, calls[-1][3] if calls else None,
             reached_any, False, spam, arrival["arrival_day"], arrival["arrival_hour"], minutes,
+            booked, status == "attended",
         )
         for call in calls:
             yield "call", call
         if booked:
             slot += timedelta(minutes=30)  # every appointment its own slot: the unique index holds
             yield "appointment", (1 + lead_id % DOCTORS, lead_id, slot, slot + timedelta(minutes=30),
-                                  status_of(rnd), at, "")
+                                  status, at, "")
 
 
 def _schema(url: str) -> None:

@@ -226,11 +226,14 @@ class Lead(Model):
     # SLA (`excluded`) until an operator reaches a person on this number.
     suspected_automation: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False, server_default=sa.false())
     closed_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
-    # What the reports group by, stored when it happens (leads/services/report_facts.py):
-    # the clinic-local date and hour of arrival, and business minutes to the first call.
+    # What the reports group by and count, stored when it happens (leads/services/report_facts.py):
+    # the clinic-local date and hour of arrival, business minutes to the first call, visits.
     arrival_day: so.Mapped[Optional[date]] = so.mapped_column(sa.Date)
     arrival_hour: so.Mapped[Optional[int]] = so.mapped_column(sa.SmallInteger)
     first_call_minutes: so.Mapped[Optional[float]] = so.mapped_column(sa.Float)
+    # A visit was booked for the lead (whatever became of it), and one of its visits was attended.
+    visit_booked: so.Mapped[bool] = so.mapped_column(sa.Boolean, server_default=sa.false())
+    visit_attended: so.Mapped[bool] = so.mapped_column(sa.Boolean, server_default=sa.false())
     anonymized_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
 
     requests: so.WriteOnlyMapped["LeadRequest"] = so.relationship(back_populates="lead")
