@@ -7,7 +7,8 @@ booked lead (attended, no-show, scheduled or cancelled), 2 % spam, a few
 operators, sources and UTM campaigns.  Leads arrive mostly in opening hours
 and on weekdays, as they would; each carries the figures the app stores on it
 (clinic-local arrival date and hour, business minutes to the first call, by
-the same functions; whether a visit was booked and whether it was attended).  Rows go in by PostgreSQL COPY or by SQLite executemany in
+the same functions; whether a visit was booked and whether it was attended),
+and each call its lead's arrival date.  Rows go in by PostgreSQL COPY or by SQLite executemany in
 one transaction (never the ORM row by row); the schema is created from the
 models on an empty database; ANALYZE runs at the end.
 
@@ -43,7 +44,7 @@ LEAD_COLUMNS = (
     "sla_breached", "excluded", "arrival_day", "arrival_hour", "first_call_minutes", "visit_booked",
     "visit_attended",
 )
-CALL_COLUMNS = ("lead_id", "operator_id", "at", "outcome", "reached", "note")
+CALL_COLUMNS = ("lead_id", "operator_id", "at", "outcome", "reached", "note", "arrival_day")
 APPOINTMENT_COLUMNS = ("doctor_id", "lead_id", "starts_at", "ends_at", "status", "created_at", "cancel_reason")
 
 
@@ -81,6 +82,7 @@ def generate(n: int, now: datetime, seed: int):
         attempts = 1 if spam else attempts_of(rnd)
         booked = not spam and attempts > 0 and rnd.random() < 0.35
         at = created
+        arrival = arrival_figures(calendar, created.replace(tzinfo=UTC))
         calls = []
         for k in range(attempts):
             at += timedelta(minutes=rnd.randrange(2, 240 if k else 90))
@@ -93,11 +95,10 @@ def generate(n: int, now: datetime, seed: int):
                 outcome, reached = reached_end(rnd), True
             else:
                 outcome, reached = rnd.choice(FAILED), False
-            calls.append((lead_id, 1 + rnd.randrange(OPERATORS), at, outcome, reached, ""))
+            calls.append((lead_id, 1 + rnd.randrange(OPERATORS), at, outcome, reached, "", arrival["arrival_day"]))
         reached_any = any(c[4] for c in calls)
         state = "booked" if booked else ("new" if attempts == 0 else "closed")
         s, (us, uc) = source(rnd), utm(rnd)
-        arrival = arrival_figures(calendar, created.replace(tzinfo=UTC))
         minutes = first_call_minutes(calendar, created.replace(tzinfo=UTC), calls[0][2].replace(tzinfo=UTC)) \
             if calls else None
         requests = 2 if rnd.random() < 0.05 else 1

@@ -1,7 +1,8 @@
 """The figures a report needs, stored on the lead when they happen.
 
 A lead's clinic-local arrival date and hour are written at intake; the
-business minutes from arrival to the first call when that call is recorded;
+business minutes from arrival to the first call when that call is recorded,
+and each call carries its lead's arrival date (leads/services/calls.py);
 `visit_booked` when a visit is booked for it and `visit_attended` when one is
 marked attended (leads/services/appointments.py).  A visit cancelled or
 missed later leaves both as they are: the report counts a lead as booked once
@@ -19,7 +20,7 @@ import sqlalchemy as sa
 
 from leads.domain.calendar import ClinicCalendar
 from leads.extensions import db
-from leads.models import Appointment, Lead
+from leads.models import Appointment, CallAttempt, Lead
 from leads.services.clinic import fresh_calendar, now_utc
 
 BATCH = 1000
@@ -69,6 +70,9 @@ def count_figures_again(*where: Any) -> int:
             ],
         )
     db.session.execute(sa.update(Lead).where(*where).values(**visit_figures(Lead.id)))
+    arrival = sa.select(Lead.arrival_day).where(Lead.id == CallAttempt.lead_id).scalar_subquery()
+    db.session.execute(sa.update(CallAttempt).where(CallAttempt.lead_id.in_(sa.select(Lead.id).where(*where)))
+                       .values(arrival_day=arrival))
     return len(rows)
 
 

@@ -5,15 +5,16 @@ spam and test leads (both are `excluded`; spam also has close_reason 'spam').
 What a report groups by and counts is stored on the lead when it happens
 (leads/services/report_facts.py): the clinic-local arrival date and hour, the
 business minutes to the first call, whether a visit was booked and whether one
-was attended.  So every table of the page is one SQLAlchemy Core query here,
-counting and summing in the database, each one pass over the range's leads:
+was attended; each call carries its lead's arrival date.  So every table of
+the page is one SQLAlchemy Core query here, counting and summing in the
+database over the range's leads or their calls, with no join between them:
 
 - `_segments`: leads by source, UTM pair and attempts bucket (the totals, the
   attempts per lead and the source and campaign tables are sums of its rows);
 - `_arrivals`: leads by arrival date and hour (the days and the weekday × hour table);
 - `_first_calls`: called leads by business minutes to the first call (median,
   p90 and the share within the SLA, from the counts of each value);
-- `_calls`: the calls to the range's leads by operator and outcome (joined to them).
+- `_calls`: the calls to the range's leads by operator and outcome.
 
 A new table is one more query function and one more field of `Report`.
 """
@@ -31,7 +32,7 @@ from flask import current_app
 
 from leads.domain.calendar import ClinicCalendar
 from leads.extensions import db
-from leads.models import CallAttempt, Lead, User
+from leads.models import LEFT_OUT_SQL, CallAttempt, Lead, User
 
 MAX_RANGE_DAYS = 731  # two years, leap day included
 ATTEMPT_BUCKETS = 7  # 0, 1, 2, 3, 4, 5, 6+
@@ -115,7 +116,8 @@ def period_bounds(calendar: ClinicCalendar, first: date, last: date) -> tuple[da
 
 
 def _counted(first: date, last: date) -> list[Any]:
-    """The leads a report counts: arrived from `first` to `last`, neither spam nor test leads."""
+    """The leads a report counts: arrived from `first` to `last`, neither spam nor test leads
+    (the others of the range are the ones LEFT_OUT_SQL matches)."""
     return [
         Lead.arrival_day.between(first, last),
         sa.not_(Lead.excluded),
@@ -145,11 +147,9 @@ def _funnel(first: date, last: date, *keys: Any) -> sa.Select:
 
 
 def _segments(first: date, last: date) -> Sequence[Any]:
-    """Also the lowest and highest id of each group's leads (see `_calls`)."""
     bucket = sa.case((Lead.attempts >= ATTEMPT_BUCKETS - 1, ATTEMPT_BUCKETS - 1), else_=Lead.attempts)
     keys = (Lead.source, Lead.utm_source, Lead.utm_campaign, bucket.label("bucket"))
-    ids = (sa.func.min(Lead.id).label("low_id"), sa.func.max(Lead.id).label("high_id"))
-    return db.session.execute(_funnel(first, last, *keys).add_columns(*ids)).all()
+    return db.session.execute(_funnel(first, last, *keys)).all()
 
 
 def _arrivals(first: date, last: date) -> Sequence[Any]:
@@ -165,26 +165,28 @@ def _first_calls(first: date, last: date) -> Sequence[Any]:
     ).all()
 
 
-def _calls(first: date, last: date, ids: tuple[int, int]) -> Sequence[Any]:
+def _calls(first: date, last: date) -> Sequence[Any]:
     """The calls to the range's leads by operator and outcome.
 
-    `ids` are the lowest and highest id of those leads.  Implied by the join,
-    so no figure depends on it; but a lead gets its id as it arrives, so the
-    calls of a month are one short range of their lead_id index, not a scan of
-    every call of every year.
+    Read by the lead's arrival date stored on each call, leaving out the calls
+    of the few leads every report leaves out (found through ix_leads_left_out):
+    no join to every lead of the range.
     """
-    return db.session.execute(
+    left_out = sa.select(Lead.id).where(Lead.id == CallAttempt.lead_id, Lead.arrival_day.between(first, last),
+                                        sa.text(LEFT_OUT_SQL))
+    calls = (
         sa.select(
             CallAttempt.operator_id,
-            User.display_name,
             CallAttempt.outcome,
             sa.func.count().label("calls"),
             sa.func.sum(_as_int(CallAttempt.reached)).label("reached"),
         )
-        .join(Lead, Lead.id == CallAttempt.lead_id)
-        .outerjoin(User, User.id == CallAttempt.operator_id)
-        .where(*_counted(first, last), CallAttempt.lead_id.between(*ids))
-        .group_by(CallAttempt.operator_id, User.display_name, CallAttempt.outcome)
+        .where(CallAttempt.arrival_day.between(first, last), ~left_out.exists())
+        .group_by(CallAttempt.operator_id, CallAttempt.outcome)
+        .subquery()
+    )
+    return db.session.execute(
+        sa.select(calls, User.display_name).outerjoin(User, User.id == calls.c.operator_id)
     ).all()
 
 
@@ -246,10 +248,7 @@ def build_report(first: date, last: date) -> Report:
     totals, attempts_total, buckets = Counts(), 0, [0] * ATTEMPT_BUCKETS
     sources: dict[tuple[str, ...], Counts] = defaultdict(Counts)
     campaigns: dict[tuple[str, ...], Counts] = defaultdict(Counts)
-    low_id, high_id = 0, -1
     for row in _segments(first, last):
-        low_id = row.low_id if high_id < 0 else min(low_id, row.low_id)
-        high_id = max(high_id, row.high_id)
         counts = _counts(row)
         totals = _add(totals, counts)
         attempts_total += int(row.attempts or 0)
@@ -270,7 +269,7 @@ def build_report(first: date, last: date) -> Report:
 
     outcomes: dict[str, tuple[int, int]] = {}
     operators: dict[int, OperatorRow] = {}
-    for row in _calls(first, last, (low_id, high_id)):
+    for row in _calls(first, last):
         calls, reached = int(row.calls), int(row.reached or 0)
         seen = outcomes.get(row.outcome, (0, 0))
         outcomes[row.outcome] = (seen[0] + calls, seen[1] + reached)
