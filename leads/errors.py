@@ -5,7 +5,7 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, flash, jsonify, make_response, redirect, render_template, request, url_for
+from flask import Flask, flash, g, jsonify, make_response, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import SQLAlchemyError
@@ -52,7 +52,14 @@ def error_response(status: int, message: str | None = None, field: str | None = 
         if field:
             body["errors"] = {field: [text]}
         return jsonify(body), status
-    return render_template("errors/error.html", status=status, message=text), status
+    # The staff navigation reads the signed-in user, which a database that is down cannot give.
+    page = render_template("errors/error.html", status=status, message=text, staff_nav=not database_unavailable())
+    return page, status
+
+
+def database_unavailable() -> bool:
+    """True once this request has found the database unavailable (`handle_database_error`)."""
+    return bool(g.get("database_unavailable"))
 
 
 def handle_http_error(error: HTTPException):
@@ -91,6 +98,7 @@ def handle_database_error(error: SQLAlchemyError):
     db.session.rollback()
     if not is_unavailable(error):
         return handle_unexpected(error)
+    g.database_unavailable = True
     log.error("database unavailable on %s %s: %s", request.method, request.path, type(getattr(error, "orig", None) or error).__name__)
     response = make_response(error_response(503, DATABASE_UNAVAILABLE))
     response.headers["Retry-After"] = RETRY_AFTER_SECONDS

@@ -178,6 +178,7 @@ def _save_doctor_from(form: DoctorForm, doctor_id: int | None = None) -> DoctorI
         specialty=form.specialty.data or "",
         plan=parse_plan(form.plan.data or ""),
         doctor_id=doctor_id,
+        ip=client_ip(),
     )
 
 
@@ -254,7 +255,7 @@ def reactivate_doctor(doctor_id: int):
 def _set_doctor_active(doctor_id: int, active: bool):
     EmptyForm().validate_on_submit()  # CSRF was checked before the view ran
     try:
-        set_doctor_active(doctor_id, active, user_id=current_user.id)
+        set_doctor_active(doctor_id, active, user_id=current_user.id, ip=client_ip())
     except DoctorError:
         abort(404)
     if active:
@@ -287,7 +288,7 @@ def add_closure_day():
     if not form.validate_on_submit():
         return _render_closures(form, 422)
     try:
-        closure = add_closure(form.day.data, form.reason.data or "", user_id=current_user.id)
+        closure = add_closure(form.day.data, form.reason.data or "", user_id=current_user.id, ip=client_ip())
     except DoctorError as refused:
         _doctor_error(form, refused)
         return _render_closures(form, 422)
@@ -299,6 +300,6 @@ def add_closure_day():
 def remove_closure_day(closure_id: int):
     """Open the clinic again on a closed date."""
     EmptyForm().validate_on_submit()  # CSRF was checked before the view ran
-    remove_closure(closure_id, user_id=current_user.id)
+    remove_closure(closure_id, user_id=current_user.id, ip=client_ip())
     flash(_("The closure is removed."), "info")
     return redirect(url_for(".closures"), code=303)

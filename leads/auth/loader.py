@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hmac
 
+from leads.errors import database_unavailable
 from leads.extensions import db, login_manager
 from leads.models import User
 
@@ -14,6 +15,8 @@ from leads.models import User
 @login_manager.user_loader
 def load_user(session_id: str) -> User | None:
     """The active user whose id and current session token match `session_id`."""
+    if database_unavailable():
+        return None  # this request's error page: the user was not to be had, and is not asked for again
     user_id, _, token = session_id.partition(":")
     if not user_id.isdigit() or not token:
         return None

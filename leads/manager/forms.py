@@ -158,10 +158,21 @@ class RangeForm(FlaskForm):
     class Meta:
         csrf = False
 
-    preset = StringField()  # one of PRESETS; absent: custom when dates are given, else this week
+    # One of PRESETS; absent: custom when dates are given.  With neither, the page opens on a
+    # period with data (leads.services.report_period, `show`); `resolve` alone takes this week.
+    preset = StringField()
     # The query string says `from` and `to` (a Python keyword cannot be an attribute).
     date_from = StringField(name="from")
     date_to = StringField(name="to")
+
+    def asked(self) -> bool:
+        """True when the query string names a preset or a date."""
+        return bool(self.preset.data or self.date_from.data or self.date_to.data)
+
+    def show(self, first: date, last: date, preset: str) -> None:
+        """Fill the form with a period chosen for the manager (the page's default)."""
+        self.preset.data = preset
+        self.date_from.data, self.date_to.data = first.isoformat(), last.isoformat()
 
     def resolve(self, today: date) -> tuple[date, date] | None:
         """The range asked for, or None with messages on the fields."""

@@ -17,6 +17,7 @@ from leads.manager import bp
 from leads.manager.forms import RangeForm, russian, weekday_name, word
 from leads.services.clinic import clinic_calendar, now_utc
 from leads.services.report_activity import activity_report
+from leads.services.report_period import DefaultPeriod, default_period
 from leads.services.reports import Counts, Report, build_report
 from leads.services.visit_report import follow_up_by_week
 from leads.spreadsheet import csv_text
@@ -223,9 +224,16 @@ def csv_body(table: Table) -> str:
 # -- routes -----------------------------------------------------------------------------------
 
 
-def _range_from_request() -> tuple[RangeForm, tuple[date, date] | None]:
+def _range_from_request() -> tuple[RangeForm, tuple[date, date] | None, DefaultPeriod | None]:
+    """The form, the period asked for (None: refused, messages on the form), and the default
+    period when none was asked for."""
     form = RangeForm(request.args)
-    return form, form.resolve(clinic_calendar().local(now_utc()).date())
+    today = clinic_calendar().local(now_utc()).date()
+    if form.asked():
+        return form, form.resolve(today), None
+    chosen = default_period(today)
+    form.show(chosen.first, chosen.last, "week" if chosen.this_week else "custom")
+    return form, (chosen.first, chosen.last), chosen
 
 
 @bp.get("/")
@@ -236,8 +244,8 @@ def index():
 
 @bp.get("/reports")
 def reports():
-    """The report page for the range in the query string (this week by default)."""
-    form, period = _range_from_request()
+    """The report page for the range in the query string (by default a period with data)."""
+    form, period, chosen = _range_from_request()
     if period is None:
         return render_template("manager/reports.html", form=form, word=word, tables=None), 422
     report = build_report(*period)
@@ -252,6 +260,7 @@ def reports():
         word=word,
         tables=tables,
         period=period,
+        recent_default=chosen is not None and not chosen.this_week,
         cell=lambda c: format_cell(c, decimal_comma=russian(), empty="—"),
         heat_class=lambda n: f"heat-{heat_level(n, highest)}",
         chart={**chart_data(tables["days"], until=today), "funnel": funnel_chart(tables["funnel"])},
@@ -267,7 +276,7 @@ def reports_csv():
     name = request.args.get("table", "")
     if name not in TABLES and name not in PERIOD_TABLES:
         return Response(word("bad_table") + "\n", status=404, mimetype="text/plain")
-    form, period = _range_from_request()
+    form, period, _chosen = _range_from_request()
     if period is None:
         messages = [m for f in (form.preset, form.date_from, form.date_to) for m in f.errors]
         return Response("\n".join(messages) + "\n", status=422, mimetype="text/plain")

@@ -100,6 +100,7 @@ def book(lead_id: int):
             is_manager=is_manager(),
             messages_consent=bool(form.messages_consent.data),
             email=form.email.data or "",
+            ip=client_ip(),
         )
     except (AppointmentError, InvalidField, QueueError, OutcomeError) as exc:
         return refused(lead_id, exc, book_note=form.note.data or "", nearby=_nearby(exc))
@@ -119,7 +120,7 @@ def reschedule(lead_id: int, appointment_id: int):
     doctor_id, start = chosen
     try:
         info = reschedule_appointment(
-            appointment_id, current_user.id, doctor_id=doctor_id, start=start, lead_id=lead_id
+            appointment_id, current_user.id, doctor_id=doctor_id, start=start, lead_id=lead_id, ip=client_ip()
         )
     except AppointmentError as exc:
         return refused(lead_id, exc, book_note=form.note.data or "", nearby=_nearby(exc))
@@ -140,7 +141,8 @@ def cancel(lead_id: int, appointment_id: int):
     if not form.validate_on_submit():
         abort(400)
     try:
-        cancel_appointment(appointment_id, current_user.id, reason=(form.reason.data or "").strip(), lead_id=lead_id)
+        cancel_appointment(appointment_id, current_user.id, reason=(form.reason.data or "").strip(), lead_id=lead_id,
+                           ip=client_ip())
     except AppointmentError as exc:
         return refused(lead_id, exc, appointment_id=appointment_id)
     if wants_json():
@@ -160,7 +162,7 @@ def attendance(lead_id: int, appointment_id: int):
         return error_response(422, _("Choose whether the patient came."), "attended")
     came = answer in ("yes", "true", "1")
     try:
-        mark_attendance(appointment_id, current_user.id, attended=came, lead_id=lead_id)
+        mark_attendance(appointment_id, current_user.id, attended=came, lead_id=lead_id, ip=client_ip())
     except AppointmentError as exc:
         answer = refusal(exc)
         if wants_json() or answer.status == 404:

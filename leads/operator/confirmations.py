@@ -44,7 +44,7 @@ def confirmation_outcome(task_id: int):
         abort(400)
     outcome = form.outcome.data or ""
     try:
-        call = record_confirmation(task_id, current_user.id, outcome, is_manager=is_manager())
+        call = record_confirmation(task_id, current_user.id, outcome, is_manager=is_manager(), ip=client_ip())
     except ConfirmationError as exc:
         if wants_json():
             status = {"not_found": 404, "unknown_outcome": 422}.get(exc.code, 409)

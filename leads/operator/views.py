@@ -92,7 +92,7 @@ def desk_helpers() -> dict:
         "local_date": lambda moment: clinic_calendar().local(moment).date(),
         "poll_seconds": POLL_SECONDS,
         "now_instant": now_utc(),
-        "is_manager": is_manager(),
+        "is_manager": is_manager,
     }
 
 

@@ -9,6 +9,7 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
+from leads.net import client_ip
 from leads.public import bp
 from leads.services.after_booking import patient_cancels, patient_confirms
 from leads.services.clinic import now_utc
@@ -39,7 +40,7 @@ def confirm_visit(token: str):
     visit = _visit_or_404(token)
     if not VisitActionForm().validate_on_submit():
         abort(400)
-    if patient_confirms(visit.appointment_id):
+    if patient_confirms(visit.appointment_id, ip=client_ip()):
         flash(_("Thank you! We are expecting you."), "success")
     else:
         flash(_("This visit can no longer be confirmed."), "error")
@@ -52,7 +53,7 @@ def cancel_visit(token: str):
     visit = _visit_or_404(token)
     if not VisitActionForm().validate_on_submit():
         abort(400)
-    if patient_cancels(visit.appointment_id):
+    if patient_cancels(visit.appointment_id, ip=client_ip()):
         flash(_("Your visit is cancelled. To book another time, leave a request on our site."), "success")
     else:
         flash(_("This visit can no longer be cancelled here. Please call the clinic."), "error")

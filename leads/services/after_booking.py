@@ -100,11 +100,11 @@ def forget_patient_contacts(lead_ids: list[int], now: datetime) -> None:
 # -- the patient, by their link ------------------------------------------------------------------
 
 
-def _by_patient(lead_id: int, appointment_id: int, kind: str, now: datetime) -> None:
-    """The timeline event and the audit row of what the patient did by their link."""
+def _by_patient(lead_id: int, appointment_id: int, kind: str, now: datetime, ip: str) -> None:
+    """The timeline event and the audit row (from the patient's `ip`) of what the patient did by their link."""
     detail = f"appointment {appointment_id}"
     db.session.add(LeadEvent(lead_id=lead_id, at=now, kind=kind, detail=detail))
-    record_audit(None, kind, lead_id=lead_id, detail=detail, now=now)
+    record_audit(None, kind, lead_id=lead_id, detail=detail, ip=ip, now=now)
 
 
 def confirm_visit(appointment_id: int, now: datetime) -> int | None:
@@ -133,7 +133,7 @@ def _update_scheduled(appointment_id: int, *conditions, **values) -> int | None:
     ).scalar()
 
 
-def patient_confirms(appointment_id: int, now: datetime | None = None) -> bool:
+def patient_confirms(appointment_id: int, now: datetime | None = None, ip: str = "") -> bool:
     """The patient says they are coming; commits. False when the visit is no longer scheduled."""
     now = now or now_utc()
     with unit_of_work():
@@ -141,16 +141,16 @@ def patient_confirms(appointment_id: int, now: datetime | None = None) -> bool:
         if lead_id is None:
             return False
         end_confirmation_task(appointment_id, "confirmed", now)
-        _by_patient(lead_id, appointment_id, "appointment_confirmed_by_patient", now)
+        _by_patient(lead_id, appointment_id, "appointment_confirmed_by_patient", now, ip)
         return True
 
 
-def patient_cancels(appointment_id: int, now: datetime | None = None) -> bool:
+def patient_cancels(appointment_id: int, now: datetime | None = None, ip: str = "") -> bool:
     """The patient cancels: the slot is free at once; commits. False when not scheduled."""
     now = now or now_utc()
     with unit_of_work():
         lead_id = cancel_visit_for_patient(appointment_id, now)
         if lead_id is None:
             return False
-        _by_patient(lead_id, appointment_id, "appointment_cancelled_by_patient", now)
+        _by_patient(lead_id, appointment_id, "appointment_cancelled_by_patient", now, ip)
         return True

@@ -215,9 +215,9 @@ def _slot_text(doctor: Doctor, start: datetime, cal: ClinicCalendar) -> str:
     return f"{doctor.name} ({doctor.specialty}), {cal.local(start):%Y-%m-%d %H:%M}"
 
 
-def _record(lead_id: int, user_id: int, kind: str, detail: str, now: datetime) -> None:
+def _record(lead_id: int, user_id: int, kind: str, detail: str, now: datetime, ip: str) -> None:
     db.session.add(LeadEvent(lead_id=lead_id, at=now, kind=kind, user_id=user_id, detail=detail))
-    record_audit(user_id, kind, lead_id=lead_id, detail=detail, now=now)
+    record_audit(user_id, kind, lead_id=lead_id, detail=detail, ip=ip, now=now)
 
 
 def _update_scheduled(appointment_id: int, *conditions: Any, **values: Any) -> int:
@@ -283,13 +283,14 @@ def book_appointment(
     messages_consent: bool = False,
     email: str = "",
     now: datetime | None = None,
+    ip: str = "",
 ) -> AppointmentInfo:
     """Record the `booked` outcome of a call with its appointment, in one transaction.
 
     Writes the appointment, the call attempt (booked, reached), the lead's move
     to `booked` (its claim ended) and its report figure `visit_booked`, the timeline event, the audit row, the
     visit's confirmation task and (with `messages_consent`) its messages — or,
-    on any refusal, nothing.
+    on any refusal, nothing.  `ip`: the client's address, for the audit row.
 
     :raise AppointmentError: a slot refusal code, "not_found" (field "doctor"),
         "lead_not_open", "bad_email"; SlotTaken with the free slots nearby.
@@ -332,6 +333,7 @@ def book_appointment(
                     note=note,
                     is_manager=is_manager,
                     now=now,
+                    ip=ip,
                     detail=f"appointment {appointment_id}: {_slot_text(doctor, slot.start, cal)}",
                 )
             except LeadNotOpen:  # booked or closed by someone else meanwhile
@@ -345,7 +347,7 @@ def book_appointment(
 
 def reschedule_appointment(
     appointment_id: int, user_id: int, *, doctor_id: int, start: datetime, now: datetime | None = None,
-    lead_id: int | None = None,
+    lead_id: int | None = None, ip: str = "",
 ) -> AppointmentInfo:
     """Move a scheduled appointment to another slot (and doctor).
 
@@ -367,7 +369,7 @@ def reschedule_appointment(
                 appointment_id, doctor_id=doctor.id, starts_at=slot.start, ends_at=slot.end, updated_at=now
             )
             _record(lead_id, user_id, "appointment_moved",
-                    f"appointment {appointment_id}: {old_text} → {_slot_text(doctor, slot.start, cal)}", now)
+                    f"appointment {appointment_id}: {old_text} → {_slot_text(doctor, slot.start, cal)}", now, ip)
             after_moved(appointment_id, now)
     except IntegrityError as exc:
         raise _slot_taken(exc, doctor, slot.start, now) from None
@@ -375,7 +377,8 @@ def reschedule_appointment(
 
 
 def cancel_appointment(
-    appointment_id: int, user_id: int, *, reason: str, now: datetime | None = None, lead_id: int | None = None
+    appointment_id: int, user_id: int, *, reason: str, now: datetime | None = None, lead_id: int | None = None,
+    ip: str = "",
 ) -> None:
     """Cancel a scheduled appointment, freeing its slot.
 
@@ -391,12 +394,13 @@ def cancel_appointment(
     with unit_of_work():
         _scheduled(appointment_id, lead_id)
         lead_id = _update_scheduled(appointment_id, status="cancelled", cancel_reason=clean_reason, updated_at=now)
-        _record(lead_id, user_id, "appointment_cancelled", f"appointment {appointment_id}: {clean_reason}", now)
+        _record(lead_id, user_id, "appointment_cancelled", f"appointment {appointment_id}: {clean_reason}", now, ip)
         after_cancelled(appointment_id, now, user_id=user_id)
 
 
 def mark_attendance(
-    appointment_id: int, user_id: int, *, attended: bool, now: datetime | None = None, lead_id: int | None = None
+    appointment_id: int, user_id: int, *, attended: bool, now: datetime | None = None, lead_id: int | None = None,
+    ip: str = "",
 ) -> None:
     """Say whether the patient came (attended / no_show), once the start has passed.
 
@@ -411,7 +415,7 @@ def mark_attendance(
         lead_id = _update_scheduled(appointment_id, Appointment.starts_at <= now, status=status, updated_at=now)
         if attended:
             note_visit(lead_id, visit_attended=True)
-        _record(lead_id, user_id, f"appointment_{status}", f"appointment {appointment_id}", now)
+        _record(lead_id, user_id, f"appointment_{status}", f"appointment {appointment_id}", now, ip)
 
 
 # -- reading the book ---------------------------------------------------------------------------

@@ -180,7 +180,7 @@ def _read_call(task_id: int, user_id: int, now: datetime) -> ConfirmationCall:
 
 
 def record_confirmation(task_id: int, user_id: int, outcome: str, *, is_manager: bool = False,
-                        now: datetime | None = None) -> ConfirmationCall:
+                        now: datetime | None = None, ip: str = "") -> ConfirmationCall:
     """Record what came of a confirmation call; commits.  Returns the call as it is then:
     still `open` (with its new due time) when it is tried again later.
 
@@ -211,7 +211,7 @@ def record_confirmation(task_id: int, user_id: int, outcome: str, *, is_manager:
             cancel_visit_for_patient(appointment_id, now, user_id)
         detail = f"appointment {appointment_id}"
         db.session.add(LeadEvent(lead_id=lead_id, at=now, kind=EVENT_KINDS[outcome], user_id=user_id, detail=detail))
-        record_audit(user_id, EVENT_KINDS[outcome], lead_id=lead_id, detail=detail, now=now)
+        record_audit(user_id, EVENT_KINDS[outcome], lead_id=lead_id, detail=detail, ip=ip, now=now)
         return _read_call(task_id, user_id, now)
 
 

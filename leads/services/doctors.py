@@ -273,8 +273,9 @@ def save_doctor(
     specialty: str,
     plan: dict[int, tuple[time, time]] | None,
     doctor_id: int | None = None,
+    ip: str = "",
 ) -> DoctorInfo:
-    """Create a doctor, or update one (`doctor_id`); commits with an audit row.
+    """Create a doctor, or update one (`doctor_id`); commits with an audit row (from `ip`).
 
     Changing a plan does not touch appointments already booked.
 
@@ -298,13 +299,14 @@ def save_doctor(
         user_id,
         action,
         detail=f"doctor {doctor.id}: {clean_name}, {clean_specialty}; plan {format_plan(checked_plan, lang='en') or 'clinic hours'}",
+        ip=ip,
     )
     db.session.commit()
     return _info(doctor)
 
 
-def set_doctor_active(doctor_id: int, active: bool, *, user_id: int) -> None:
-    """Let a doctor take appointments again, or stop new ones; commits with an audit row.
+def set_doctor_active(doctor_id: int, active: bool, *, user_id: int, ip: str = "") -> None:
+    """Let a doctor take appointments again, or stop new ones; commits with an audit row (from `ip`).
 
     An inactive doctor keeps the appointments already booked.
     """
@@ -312,7 +314,8 @@ def set_doctor_active(doctor_id: int, active: bool, *, user_id: int) -> None:
     if doctor is None:
         raise DoctorError("doctor", _l("This doctor does not exist (any more)."))
     doctor.active = bool(active)
-    record_audit(user_id, "doctor_activated" if active else "doctor_deactivated", detail=f"doctor {doctor_id}: {doctor.name}")
+    record_audit(user_id, "doctor_activated" if active else "doctor_deactivated", detail=f"doctor {doctor_id}: {doctor.name}",
+                 ip=ip)
     db.session.commit()
 
 
@@ -327,8 +330,8 @@ def list_closures(from_day: date | None = None) -> list[ClosureInfo]:
     return [ClosureInfo(c.id, c.day, c.reason) for c in db.session.scalars(query)]
 
 
-def add_closure(day: date, reason: str, *, user_id: int) -> ClosureInfo:
-    """Shut the clinic on `day`; commits with an audit row.
+def add_closure(day: date, reason: str, *, user_id: int, ip: str = "") -> ClosureInfo:
+    """Shut the clinic on `day`; commits with an audit row (from `ip`).
 
     Appointments already booked that day stay (the book shows them on the
     closed day, to be moved or cancelled).
@@ -348,7 +351,7 @@ def add_closure(day: date, reason: str, *, user_id: int) -> ClosureInfo:
         with unit_of_work():
             db.session.add(closure)
             db.session.flush()
-            record_audit(user_id, "closure_added", detail=f"{day.isoformat()}: {clean_reason}")
+            record_audit(user_id, "closure_added", detail=f"{day.isoformat()}: {clean_reason}", ip=ip)
             count_first_calls_again(day)
     except IntegrityError:
         raise DoctorError("day", _l("The clinic is already closed on this day.")) from None
@@ -356,14 +359,14 @@ def add_closure(day: date, reason: str, *, user_id: int) -> ClosureInfo:
     return ClosureInfo(closure.id, closure.day, closure.reason)
 
 
-def remove_closure(closure_id: int, *, user_id: int) -> None:
-    """Open the clinic again on a closed day; commits with an audit row (nothing if already gone)."""
+def remove_closure(closure_id: int, *, user_id: int, ip: str = "") -> None:
+    """Open the clinic again on a closed day; commits with an audit row from `ip` (nothing if already gone)."""
     with unit_of_work():
         closure = db.session.get(Closure, closure_id)
         if closure is None:
             return
         detail = f"{closure.day.isoformat()}: {closure.reason}"
         db.session.delete(closure)
-        record_audit(user_id, "closure_removed", detail=detail)
+        record_audit(user_id, "closure_removed", detail=detail, ip=ip)
         count_first_calls_again(closure.day)
     forget_closures()

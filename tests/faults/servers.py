@@ -23,6 +23,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 PUBLIC_ID = re.compile(r"/thanks/([A-Za-z0-9_-]+)")
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 def free_port() -> int:
@@ -68,6 +69,46 @@ def flask(env: dict[str, str], *args: str, check: bool = True) -> subprocess.Com
         [sys.executable, "-m", "flask", "--app", "wsgi", *args],
         cwd=ROOT, env=env, capture_output=True, text=True, check=check, timeout=120,
     )
+
+
+def add_users(database_url: str, role: str, password: str, usernames: list[str]) -> None:
+    """Staff accounts in a migrated database, made by the app's own service."""
+    from leads.app import create_app
+    from leads.extensions import db
+    from leads.services.accounts import create_user
+
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": database_url})
+    with app.app_context():
+        for username in usernames:
+            create_user(username, role, password)
+        db.engine.dispose()
+
+
+def signed_in(base: str, username: str, password: str) -> tuple[requests.Session, str]:
+    """A session of staff signed in at the production-configured `base`, and its queue page's CSRF token.
+
+    Production marks the session cookie Secure, which a client keeps off plain http: it is sent
+    back by hand.  No redirect is followed: requests drops a hand-set Cookie header on one, and the
+    login page's own address (/login?next=/operator/) must not pass for the queue.
+    """
+    session = requests.Session()
+
+    def keep_the_session_cookie(response, *args, **kwargs) -> None:
+        for cookie in response.cookies:
+            if cookie.name == "session":
+                session.headers["Cookie"] = f"session={cookie.value}"
+
+    session.hooks["response"].append(keep_the_session_cookie)
+    page = session.get(f"{base}/login", timeout=30)
+    login = session.post(f"{base}/login", data={"username": username, "password": password,
+                                                "csrf_token": CSRF.search(page.text).group(1)},
+                         allow_redirects=False, timeout=30)
+    if login.status_code != 303:
+        raise RuntimeError(f"{username} could not sign in (login answered {login.status_code})")
+    queue = session.get(f"{base}/operator/", allow_redirects=False, timeout=30)
+    if queue.status_code != 200:
+        raise RuntimeError(f"{username}'s queue answered {queue.status_code} {queue.headers.get('Location', '')}")
+    return session, CSRF.search(queue.text).group(1)
 
 
 class Gunicorn:

@@ -15,7 +15,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from tests.faults.servers import Gunicorn, Load, app_environment, flask
+from tests.faults.servers import Gunicorn, Load, add_users, app_environment, flask, signed_in
 
 pytestmark = pytest.mark.slow
 
@@ -24,6 +24,7 @@ pytestmark = pytest.mark.slow
 # loaded machine, and well under gunicorn's 30 s worker timeout.
 FAULT_SECONDS = 6
 LONGEST_ANSWER_SECONDS = 12
+STAFF_PASSWORD = "fault-suite-operator-pass-7"
 
 
 def health(server: Gunicorn) -> tuple[int, dict, float]:
@@ -90,6 +91,34 @@ def test_postgresql_read_only_then_writable(tmp_path, private_postgres):
         lambda: private_postgres.set_read_only(True),
         lambda _: private_postgres.set_read_only(False),
     )
+
+
+def test_postgresql_stopped_staff_get_a_503_page_and_stay_signed_in(tmp_path, private_postgres):
+    """A signed-in operator's page, form post and program call while the database is stopped:
+    503 with the reason and a retry (the user cannot even be looked up), and still signed in after."""
+    env = app_environment(private_postgres.url, tmp_path)
+    flask(env, "db", "upgrade")
+    add_users(private_postgres.url, "operator", STAFF_PASSWORD, ["operator"])
+    server = Gunicorn(env, tmp_path)
+    try:
+        session, token = signed_in(server.url, "operator", STAFF_PASSWORD)
+        private_postgres.stop()
+        try:
+            page = session.get(f"{server.url}/operator/", allow_redirects=False, timeout=30)
+            form = session.post(f"{server.url}/operator/next", data={"csrf_token": token},
+                                allow_redirects=False, timeout=30)
+            program = session.post(f"{server.url}/operator/next", allow_redirects=False, timeout=30,
+                                   headers={"X-CSRFToken": token, "Accept": "application/json"})
+        finally:
+            private_postgres.start()
+        after = session.get(f"{server.url}/operator/", allow_redirects=False, timeout=30)
+    finally:
+        server.stop()
+    for answer in (page, form):
+        assert answer.status_code == 503 and answer.headers["Retry-After"]
+        assert "База данных сейчас недоступна" in answer.text
+    assert program.status_code == 503 and "База данных" in program.json()["error"]
+    assert after.status_code == 200
 
 
 HOLD_THE_WRITE_LOCK = """

@@ -6,6 +6,7 @@ import time
 from contextlib import contextmanager
 
 import pytest
+import sqlalchemy as sa
 import time_machine
 
 from leads.extensions import db
@@ -35,6 +36,71 @@ def test_operators_get_a_503_with_a_retry_not_a_500(app, operator_client):
     assert page.status_code == 503 and page.headers["Retry-After"]
     assert "The database is unavailable right now" in page.get_data(as_text=True)
     assert program.status_code == 503 and "database" in program.json["error"]
+
+
+@contextmanager
+def database_unreachable():
+    """No connection can be opened, as with the server stopped: signing in the user fails too."""
+    engine = db.engine
+
+    def refuse(dialect, _record, _args, _params):
+        raise dialect.loaded_dbapi.OperationalError("connection refused (test)")
+
+    db.session.remove()
+    engine.dispose()
+    sa.event.listen(engine, "do_connect", refuse)
+    try:
+        yield
+    finally:
+        db.session.remove()
+        sa.event.remove(engine, "do_connect", refuse)
+        engine.dispose()
+
+
+@contextmanager
+def database_lost_at(table: str):
+    """The database goes away at the first statement on `table`: it and everything after it fail."""
+    engine = db.engine
+    lost = []
+
+    def fail(cursor, statement, parameters, context):
+        if lost or f"FROM {table}" in statement:
+            lost.append(statement)
+            raise context.dialect.loaded_dbapi.OperationalError("server closed the connection (test)")
+
+    sa.event.listen(engine, "do_execute", fail)
+    try:
+        yield lost
+    finally:
+        sa.event.remove(engine, "do_execute", fail)
+        db.session.remove()
+
+
+def test_a_form_post_while_the_database_is_unreachable_is_a_503_page_and_keeps_the_sign_in(app, operator_client):
+    """The user cannot even be looked up: the page still says what happened, and the session survives it."""
+    lead_id = new_lead()
+    operator_client.set_cookie("lang", "en")
+    with time_machine.travel(at("2026-11-23 10:00"), tick=False):
+        sign_in(operator_client, operator_client.user)
+        with database_unreachable():
+            page = operator_client.post(f"/operator/leads/{lead_id}/outcome", data={"outcome": "no_answer"})
+        after = operator_client.get("/operator/")
+    assert page.status_code == 503 and page.headers["Retry-After"]
+    assert "The database is unavailable right now" in page.get_data(as_text=True)
+    assert after.status_code == 200
+
+
+def test_a_database_lost_in_the_middle_of_a_page_is_a_503_page(app, operator_client):
+    """The user was looked up, then the database went away: the error page needs nothing more from it."""
+    lead_id = new_lead()
+    operator_client.set_cookie("lang", "en")
+    with time_machine.travel(at("2026-11-23 10:00"), tick=False):
+        sign_in(operator_client, operator_client.user)
+        with database_lost_at("leads") as lost:
+            page = operator_client.get(f"/operator/leads/{lead_id}")
+    assert lost, "the page never read the leads table"
+    assert page.status_code == 503
+    assert "The database is unavailable right now" in page.get_data(as_text=True)
 
 
 @pytest.fixture

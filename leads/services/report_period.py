@@ -1,0 +1,61 @@
+"""The period the manager's report opens on when none is asked for: one with data.
+
+This week (Monday to Sunday) when anything happened in it so far — a lead
+arrived (spam and test leads aside, as in the report) or a call was made.
+Otherwise the `RECENT_DAYS` days up to the last day that had either, so a
+manager opening the page on a quiet Monday morning, or after a holiday, sees
+figures rather than zeros.  With no data at all, this week.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+import sqlalchemy as sa
+
+from leads.extensions import db
+from leads.models import CallAttempt, Lead
+from leads.services.clinic import clinic_calendar
+
+RECENT_DAYS = 30
+
+
+@dataclass(frozen=True)
+class DefaultPeriod:
+    """Clinic dates, both included; `this_week` False when this week had nothing and the
+    period is the RECENT_DAYS days up to `last`, the last day with a lead or a call."""
+
+    first: date
+    last: date
+    this_week: bool
+
+
+def _counted_leads() -> list[sa.ColumnElement[bool]]:
+    """The leads a report counts (leads.services.reports): neither test leads nor spam."""
+    return [sa.not_(Lead.excluded), sa.or_(Lead.close_reason.is_(None), Lead.close_reason != "spam")]
+
+
+def _last_arrival(until: date) -> date | None:
+    return db.session.scalar(sa.select(sa.func.max(Lead.arrival_day)).where(Lead.arrival_day <= until,
+                                                                            *_counted_leads()))
+
+
+def _last_call(until: datetime) -> datetime | None:
+    return db.session.scalar(sa.select(sa.func.max(CallAttempt.at)).where(CallAttempt.at < until))
+
+
+def default_period(today: date) -> DefaultPeriod:
+    """The period of the report page opened without one (`today` is the clinic's date)."""
+    tz = clinic_calendar().tz
+    monday = today - timedelta(days=today.weekday())
+    week = DefaultPeriod(monday, monday + timedelta(days=6), this_week=True)
+    tomorrow = datetime.combine(today + timedelta(days=1), time(), tzinfo=tz)
+    arrived = _last_arrival(today)
+    if arrived is not None and arrived >= monday:
+        return week
+    called = _last_call(tomorrow)
+    called_day = called.astimezone(tz).date() if called is not None else None
+    last = max((day for day in (arrived, called_day) if day is not None), default=None)
+    if last is None or last >= monday:
+        return week
+    return DefaultPeriod(last - timedelta(days=RECENT_DAYS - 1), last, this_week=False)
