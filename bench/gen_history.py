@@ -8,7 +8,7 @@ operators, sources and UTM campaigns.  Leads arrive mostly in opening hours
 and on weekdays, as they would; each carries the figures the app stores on it
 (clinic-local arrival date and hour, business minutes to the first call, by
 the same functions; whether a visit was booked and whether it was attended),
-and each call its lead's arrival date.  Rows go in by PostgreSQL COPY or by SQLite executemany in
+and each call its lead's arrival date and its own clinic-local date.  Rows go in by PostgreSQL COPY or by SQLite executemany in
 one transaction (never the ORM row by row); the schema is created from the
 models on an empty database; ANALYZE runs at the end.
 
@@ -44,7 +44,7 @@ LEAD_COLUMNS = (
     "sla_breached", "excluded", "arrival_day", "arrival_hour", "first_call_minutes", "visit_booked",
     "visit_attended",
 )
-CALL_COLUMNS = ("lead_id", "operator_id", "at", "outcome", "reached", "note", "arrival_day")
+CALL_COLUMNS = ("lead_id", "operator_id", "at", "outcome", "reached", "note", "arrival_day", "day")
 APPOINTMENT_COLUMNS = ("doctor_id", "lead_id", "starts_at", "ends_at", "status", "created_at", "cancel_reason")
 
 
@@ -95,7 +95,8 @@ def generate(n: int, now: datetime, seed: int):
                 outcome, reached = reached_end(rnd), True
             else:
                 outcome, reached = rnd.choice(FAILED), False
-            calls.append((lead_id, 1 + rnd.randrange(OPERATORS), at, outcome, reached, "", arrival["arrival_day"]))
+            calls.append((lead_id, 1 + rnd.randrange(OPERATORS), at, outcome, reached, "", arrival["arrival_day"],
+                          calendar.local(at.replace(tzinfo=UTC)).date()))
         reached_any = any(c[4] for c in calls)
         state = "booked" if booked else ("new" if attempts == 0 else "closed")
         s, (us, uc) = source(rnd), utm(rnd)

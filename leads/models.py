@@ -311,6 +311,7 @@ class CallAttempt(Model):
     __table_args__ = (
         sa.Index("ix_call_attempts_lead_id_at", "lead_id", "at"),
         sa.Index("ix_call_attempts_arrival_day", "arrival_day"),
+        sa.Index("ix_call_attempts_day", "day"),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -324,6 +325,8 @@ class CallAttempt(Model):
     # The lead's arrival_day, stored with the call (leads/services/report_facts.py): the report
     # reads the calls to a range's leads by it, without joining every one of those leads.
     arrival_day: so.Mapped[Optional[date]] = so.mapped_column(sa.Date)
+    # The clinic-local date the call was made: the report by activity date groups by it.
+    day: so.Mapped[Optional[date]] = so.mapped_column(sa.Date)
 
 
 class DoNotCall(Model):

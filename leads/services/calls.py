@@ -194,6 +194,7 @@ def add_outcome(
             note=note,
             next_call_at=effect.next_call_at,
             arrival_day=arrival_day,
+            day=calendar.local(now).date(),
         )
     )
     transition = f"{outcome.value}: {state_before} → {effect.state.value}"

@@ -2,7 +2,8 @@
 
 A lead's clinic-local arrival date and hour are written at intake; the
 business minutes from arrival to the first call when that call is recorded,
-and each call carries its lead's arrival date (leads/services/calls.py);
+and each call carries its lead's arrival date and its own clinic-local date
+(leads/services/calls.py);
 `visit_booked` when a visit is booked for it and `visit_attended` when one is
 marked attended (leads/services/appointments.py).  A visit cancelled or
 missed later leaves both as they are: the report counts a lead as booked once
@@ -71,8 +72,13 @@ def count_figures_again(*where: Any) -> int:
         )
     db.session.execute(sa.update(Lead).where(*where).values(**visit_figures(Lead.id)))
     arrival = sa.select(Lead.arrival_day).where(Lead.id == CallAttempt.lead_id).scalar_subquery()
-    db.session.execute(sa.update(CallAttempt).where(CallAttempt.lead_id.in_(sa.select(Lead.id).where(*where)))
-                       .values(arrival_day=arrival))
+    of_the_leads = CallAttempt.lead_id.in_(sa.select(Lead.id).where(*where))
+    db.session.execute(sa.update(CallAttempt).where(of_the_leads).values(arrival_day=arrival))
+    calls = db.session.execute(sa.select(CallAttempt.id, CallAttempt.at).where(of_the_leads)).all()
+    for start in range(0, len(calls), BATCH):
+        db.session.execute(sa.update(CallAttempt), [
+            {"id": call_id, "day": calendar.local(at).date()} for call_id, at in calls[start:start + BATCH]
+        ])
     return len(rows)
 
 
