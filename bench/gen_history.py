@@ -55,7 +55,7 @@ def weighted(pairs):
 
 def arrivals(n: int, start: datetime, now: datetime, seed: int) -> list[datetime]:
     """n arrival times in the year from `start`, in order: a lead's id grows with its arrival, as
-    in the app (the reports count on it to read the calls of a few days as one range of ids)."""
+    in the app."""
     rnd = random.Random(seed + 1)
     times = []
     for _ in range(n):

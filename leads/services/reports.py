@@ -7,7 +7,8 @@ What a report groups by and counts is stored on the lead when it happens
 business minutes to the first call, whether a visit was booked and whether one
 was attended; each call carries its lead's arrival date.  So every table of
 the page is one SQLAlchemy Core query here, counting and summing in the
-database over the range's leads or their calls, with no join between them:
+database over the range's leads, or over their calls (less those of the few
+leads left out), never joining every lead to its appointments or calls:
 
 - `_segments`: leads by source, UTM pair and attempts bucket (the totals, the
   attempts per lead and the source and campaign tables are sums of its rows);
