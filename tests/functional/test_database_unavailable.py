@@ -13,7 +13,7 @@ from leads.extensions import db
 from leads.services.intake import spool
 from tests.conftest import at, sign_in
 from tests.factories import new_lead
-from tests.integration.test_spool import database_refuses_writes
+from tests.integration.test_spool import database_refuses_writes, database_unreachable
 
 FORM = {"name": "Пётр", "phone": "+79161234567", "consent": "y"}
 
@@ -36,25 +36,6 @@ def test_operators_get_a_503_with_a_retry_not_a_500(app, operator_client):
     assert page.status_code == 503 and page.headers["Retry-After"]
     assert "The database is unavailable right now" in page.get_data(as_text=True)
     assert program.status_code == 503 and "database" in program.json["error"]
-
-
-@contextmanager
-def database_unreachable():
-    """No connection can be opened, as with the server stopped: signing in the user fails too."""
-    engine = db.engine
-
-    def refuse(dialect, _record, _args, _params):
-        raise dialect.loaded_dbapi.OperationalError("connection refused (test)")
-
-    db.session.remove()
-    engine.dispose()
-    sa.event.listen(engine, "do_connect", refuse)
-    try:
-        yield
-    finally:
-        db.session.remove()
-        sa.event.remove(engine, "do_connect", refuse)
-        engine.dispose()
 
 
 @contextmanager

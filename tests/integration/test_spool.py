@@ -17,12 +17,25 @@ VALID = {"name": "Ольга", "phone": "+7 916 765-43-21", "consent": "y"}
 
 
 @contextmanager
+def new_connections_through(event: str, listener):
+    """Every connection opened from now on goes through `listener` (the pool is emptied first)."""
+    engine = db.engine
+    db.session.remove()
+    engine.dispose()
+    sa.event.listen(engine, event, listener)
+    try:
+        yield
+    finally:
+        db.session.remove()
+        sa.event.remove(engine, event, listener)
+        engine.dispose()
+
+
 def database_refuses_writes():
     """Every new connection is read-only: the database itself refuses the writes."""
-    engine = db.engine
     statement = (
         "PRAGMA query_only = ON"
-        if engine.dialect.name == "sqlite"
+        if db.engine.dialect.name == "sqlite"
         else "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"
     )
 
@@ -30,18 +43,19 @@ def database_refuses_writes():
         cursor = dbapi_connection.cursor()
         cursor.execute(statement)
         cursor.close()
-        if engine.dialect.name == "postgresql":
+        if db.engine.dialect.name == "postgresql":
             dbapi_connection.commit()
 
-    db.session.remove()
-    engine.dispose()
-    sa.event.listen(engine, "connect", read_only)
-    try:
-        yield
-    finally:
-        db.session.remove()
-        sa.event.remove(engine, "connect", read_only)
-        engine.dispose()
+    return new_connections_through("connect", read_only)
+
+
+def database_unreachable():
+    """No connection can be opened, as with the server stopped: looking up the signed-in user fails too."""
+
+    def refuse(dialect, _record, _args, _params):
+        raise dialect.loaded_dbapi.OperationalError("connection refused (test)")
+
+    return new_connections_through("do_connect", refuse)
 
 
 def count(model) -> int:
