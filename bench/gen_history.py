@@ -7,7 +7,8 @@ booked lead (attended, no-show, scheduled or cancelled), 2 % spam, a few
 operators, sources and UTM campaigns.  Leads arrive mostly in opening hours
 and on weekdays, as they would; each carries the figures the app stores on it
 (clinic-local arrival date and hour, business minutes to the first call, by
-the same functions).  Rows go in by PostgreSQL COPY or by SQLite executemany in
+the same functions; whether a visit was booked and whether it was attended),
+and each call its lead's arrival date and its own clinic-local date.  Rows go in by PostgreSQL COPY or by SQLite executemany in
 one transaction (never the ORM row by row); the schema is created from the
 models on an empty database; ANALYZE runs at the end.
 
@@ -40,9 +41,10 @@ LEAD_COLUMNS = (
     "id", "public_id", "name", "phone", "state", "close_reason", "source", "comment", "page_url", "referrer",
     "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "request_count", "created_at",
     "last_request_at", "attempts", "first_attempt_at", "last_attempt_at", "last_outcome", "reached",
-    "sla_breached", "excluded", "arrival_day", "arrival_hour", "first_call_minutes",
+    "sla_breached", "excluded", "arrival_day", "arrival_hour", "first_call_minutes", "visit_booked",
+    "visit_attended",
 )
-CALL_COLUMNS = ("lead_id", "operator_id", "at", "outcome", "reached", "note")
+CALL_COLUMNS = ("lead_id", "operator_id", "at", "outcome", "reached", "note", "arrival_day", "day")
 APPOINTMENT_COLUMNS = ("doctor_id", "lead_id", "starts_at", "ends_at", "status", "created_at", "cancel_reason")
 
 
@@ -53,7 +55,7 @@ def weighted(pairs):
 
 def arrivals(n: int, start: datetime, now: datetime, seed: int) -> list[datetime]:
     """n arrival times in the year from `start`, in order: a lead's id grows with its arrival, as
-    in the app (the reports count on it to read the calls of a few days as one range of ids)."""
+    in the app."""
     rnd = random.Random(seed + 1)
     times = []
     for _ in range(n):
@@ -80,6 +82,7 @@ def generate(n: int, now: datetime, seed: int):
         attempts = 1 if spam else attempts_of(rnd)
         booked = not spam and attempts > 0 and rnd.random() < 0.35
         at = created
+        arrival = arrival_figures(calendar, created.replace(tzinfo=UTC))
         calls = []
         for k in range(attempts):
             at += timedelta(minutes=rnd.randrange(2, 240 if k else 90))
@@ -92,26 +95,29 @@ def generate(n: int, now: datetime, seed: int):
                 outcome, reached = reached_end(rnd), True
             else:
                 outcome, reached = rnd.choice(FAILED), False
-            calls.append((lead_id, 1 + rnd.randrange(OPERATORS), at, outcome, reached, ""))
+            calls.append((lead_id, 1 + rnd.randrange(OPERATORS), at, outcome, reached, "", arrival["arrival_day"],
+                          calendar.local(at.replace(tzinfo=UTC)).date()))
         reached_any = any(c[4] for c in calls)
         state = "booked" if booked else ("new" if attempts == 0 else "closed")
         s, (us, uc) = source(rnd), utm(rnd)
-        arrival = arrival_figures(calendar, created.replace(tzinfo=UTC))
         minutes = first_call_minutes(calendar, created.replace(tzinfo=UTC), calls[0][2].replace(tzinfo=UTC)) \
             if calls else None
+        requests = 2 if rnd.random() < 0.05 else 1
+        status = status_of(rnd) if booked else None
         yield "lead", (
             lead_id, f"h{lead_id:015d}", f"Пациент {lead_id}", f"+7900{lead_id:07d}", state,
             "spam" if spam else None, s, "", "https://clinic.example/", "", us, "", uc, "", "",
-            2 if rnd.random() < 0.05 else 1, created, created, attempts,
+            requests, created, created, attempts,
             calls[0][2] if calls else None, calls[-1][2] if calls else None, calls[-1][3] if calls else None,
             reached_any, False, spam, arrival["arrival_day"], arrival["arrival_hour"], minutes,
+            booked, status == "attended",
         )
         for call in calls:
             yield "call", call
         if booked:
             slot += timedelta(minutes=30)  # every appointment its own slot: the unique index holds
             yield "appointment", (1 + lead_id % DOCTORS, lead_id, slot, slot + timedelta(minutes=30),
-                                  status_of(rnd), at, "")
+                                  status, at, "")
 
 
 def _schema(url: str) -> None:

@@ -80,6 +80,8 @@ OPEN_STATE_VALUES = tuple(sorted(state.value for state in OPEN_STATES))
 # Written out literally: SQLite matches a partial index (and an upsert's
 # conflict target) only against its predicate as written, never bound values.
 OPEN_STATES_SQL = "state IN (" + ", ".join(f"'{s}'" for s in OPEN_STATE_VALUES) + ")"
+# The leads every report leaves out: spam and test leads (leads/services/reports.py).
+LEFT_OUT_SQL = "(excluded OR close_reason = 'spam')"  # in parentheses: ANDed into queries as text
 
 
 class ConsentDocument(Model):
@@ -191,6 +193,10 @@ class Lead(Model):
         sa.Index("ix_leads_state_created_at", "state", "created_at"),
         sa.Index("ix_leads_created_at", "created_at"),
         sa.Index("ix_leads_arrival_day", "arrival_day"),
+        # The few leads every report leaves out (spam, test leads), by arrival: the report leaves
+        # out their calls (leads/services/reports.py `_calls`).
+        sa.Index("ix_leads_left_out", "arrival_day", "id", sqlite_where=sa.text(LEFT_OUT_SQL),
+                 postgresql_where=sa.text(LEFT_OUT_SQL)),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -231,11 +237,14 @@ class Lead(Model):
     # SLA (`excluded`) until an operator reaches a person on this number.
     suspected_automation: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False, server_default=sa.false())
     closed_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
-    # What the reports group by, stored when it happens (leads/services/report_facts.py):
-    # the clinic-local date and hour of arrival, and business minutes to the first call.
+    # What the reports group by and count, stored when it happens (leads/services/report_facts.py):
+    # the clinic-local date and hour of arrival, business minutes to the first call, visits.
     arrival_day: so.Mapped[Optional[date]] = so.mapped_column(sa.Date)
     arrival_hour: so.Mapped[Optional[int]] = so.mapped_column(sa.SmallInteger)
     first_call_minutes: so.Mapped[Optional[float]] = so.mapped_column(sa.Float)
+    # A visit was booked for the lead (whatever became of it), and one of its visits was attended.
+    visit_booked: so.Mapped[bool] = so.mapped_column(sa.Boolean, server_default=sa.false())
+    visit_attended: so.Mapped[bool] = so.mapped_column(sa.Boolean, server_default=sa.false())
     anonymized_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
 
     requests: so.WriteOnlyMapped["LeadRequest"] = so.relationship(back_populates="lead")
@@ -304,7 +313,11 @@ class CallAttempt(Model):
     """One call an operator made and what came of it."""
 
     __tablename__ = "call_attempts"
-    __table_args__ = (sa.Index("ix_call_attempts_lead_id_at", "lead_id", "at"),)
+    __table_args__ = (
+        sa.Index("ix_call_attempts_lead_id_at", "lead_id", "at"),
+        sa.Index("ix_call_attempts_arrival_day", "arrival_day"),
+        sa.Index("ix_call_attempts_day", "day"),
+    )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     lead_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("leads.id"))
@@ -314,6 +327,11 @@ class CallAttempt(Model):
     reached: so.Mapped[bool] = so.mapped_column(sa.Boolean)
     note: so.Mapped[str] = so.mapped_column(sa.String(1000), default="")
     next_call_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime)
+    # The lead's arrival_day, stored with the call (leads/services/report_facts.py): the report
+    # reads the calls to a range's leads by it, without joining every one of those leads.
+    arrival_day: so.Mapped[Optional[date]] = so.mapped_column(sa.Date)
+    # The clinic-local date the call was made: the report by activity date groups by it.
+    day: so.Mapped[Optional[date]] = so.mapped_column(sa.Date)
 
 
 class DoNotCall(Model):

@@ -37,6 +37,7 @@ from leads.services.calls import add_outcome, check_may_record, clean_note
 from leads.services.clinic import clinic_calendar, now_utc
 from leads.services.doctors import DoctorInfo, plan_from_json
 from leads.services.free_slots import LIVE_SQL, FreeSlot, find_free_slots, first_free_slots, slot_minutes
+from leads.services.report_facts import note_visit
 from leads.services.errors import LeadNotOpen
 from leads.services.unit_of_work import unit_of_work
 
@@ -287,7 +288,7 @@ def book_appointment(
     """Record the `booked` outcome of a call with its appointment, in one transaction.
 
     Writes the appointment, the call attempt (booked, reached), the lead's move
-    to `booked` (its claim ended), the timeline event, the audit row, the
+    to `booked` (its claim ended) and its report figure `visit_booked`, the timeline event, the audit row, the
     visit's confirmation task and (with `messages_consent`) its messages — or,
     on any refusal, nothing.  `ip`: the client's address, for the audit row.
 
@@ -337,6 +338,7 @@ def book_appointment(
                 )
             except LeadNotOpen:  # booked or closed by someone else meanwhile
                 raise AppointmentError("lead_not_open") from None
+            note_visit(lead_id, visit_booked=True)
             after_booked(appointment_id, now)
     except IntegrityError as exc:
         raise _slot_taken(exc, doctor, slot.start, now) from None
@@ -411,6 +413,8 @@ def mark_attendance(
             raise AppointmentError("too_early")
         status = "attended" if attended else "no_show"
         lead_id = _update_scheduled(appointment_id, Appointment.starts_at <= now, status=status, updated_at=now)
+        if attended:
+            note_visit(lead_id, visit_attended=True)
         _record(lead_id, user_id, f"appointment_{status}", f"appointment {appointment_id}", now, ip)
 
 

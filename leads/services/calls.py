@@ -178,7 +178,7 @@ def add_outcome(
         callback_at=callback_at if outcome is Outcome.CALLBACK else None,
         callback_for_me=callback_for_me,
     )
-    state_before, lead_phone = lead.state, lead.phone
+    state_before, lead_phone, arrival_day = lead.state, lead.phone, lead.arrival_day
     if not _apply_effect(lead, user_id, outcome, effect, calendar, is_manager=is_manager, now=now):
         # Say what changed under us: closed, claimed by someone, or simply recorded first.
         check_may_record(lead_id, user_id, is_manager=is_manager, now=now)
@@ -193,6 +193,8 @@ def add_outcome(
             reached=effect.reached,
             note=note,
             next_call_at=effect.next_call_at,
+            arrival_day=arrival_day,
+            day=calendar.local(now).date(),
         )
     )
     transition = f"{outcome.value}: {state_before} → {effect.state.value}"

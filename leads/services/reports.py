@@ -2,10 +2,13 @@
 
 A report covers the leads that arrived on a range of clinic dates, leaving out
 spam and test leads (both are `excluded`; spam also has close_reason 'spam').
-What a report groups by is stored on the lead when it happens
-(leads/services/report_facts.py): the clinic-local arrival date and hour, and
-the business minutes to the first call.  So every table of the page is one
-SQLAlchemy Core query here, counting and summing in the database:
+What a report groups by and counts is stored on the lead when it happens
+(leads/services/report_facts.py): the clinic-local arrival date and hour, the
+business minutes to the first call, whether a visit was booked and whether one
+was attended; each call carries its lead's arrival date.  So every table of
+the page is one SQLAlchemy Core query here, counting and summing in the
+database over the range's leads, or over their calls (less those of the few
+leads left out), never joining every lead to its appointments or calls:
 
 - `_segments`: leads by source, UTM pair and attempts bucket (the totals, the
   attempts per lead and the source and campaign tables are sums of its rows);
@@ -30,7 +33,7 @@ from flask import current_app
 
 from leads.domain.calendar import ClinicCalendar
 from leads.extensions import db
-from leads.models import Appointment, CallAttempt, Lead, User
+from leads.models import LEFT_OUT_SQL, CallAttempt, Lead, User
 
 MAX_RANGE_DAYS = 731  # two years, leap day included
 ATTEMPT_BUCKETS = 7  # 0, 1, 2, 3, 4, 5, 6+
@@ -113,98 +116,78 @@ def period_bounds(calendar: ClinicCalendar, first: date, last: date) -> tuple[da
 # -- the queries ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Range:
-    """The leads a report counts: arrived from `first` to `last`, neither spam nor test leads.
-
-    `ids` are the lowest and highest id among them.  Implied by the join to
-    those leads, so no figure depends on it; but a lead gets its id as it
-    arrives, so the calls and appointments of a month are one short range of
-    their lead_id index, not a scan of every call of every year.
-    """
-
-    first: date
-    last: date
-    ids: tuple[int, int]
-
-    def leads(self) -> list[Any]:
-        return [
-            Lead.arrival_day.between(self.first, self.last),
-            sa.not_(Lead.excluded),
-            sa.or_(Lead.close_reason.is_(None), Lead.close_reason != "spam"),
-        ]
-
-    def of_its_leads(self, lead_id: Any) -> Any:
-        return lead_id.between(*self.ids)
-
-
-def _range(first: date, last: date) -> _Range:
-    ids = db.session.execute(sa.select(sa.func.min(Lead.id), sa.func.max(Lead.id)).where(
-        *_Range(first, last, (0, 0)).leads())).one()
-    return _Range(first, last, (ids[0], ids[1]) if ids[0] is not None else (0, -1))
+def _counted(first: date, last: date) -> list[Any]:
+    """The leads a report counts: arrived from `first` to `last`, neither spam nor test leads
+    (the others of the range are the ones LEFT_OUT_SQL matches)."""
+    return [
+        Lead.arrival_day.between(first, last),
+        sa.not_(Lead.excluded),
+        sa.or_(Lead.close_reason.is_(None), Lead.close_reason != "spam"),
+    ]
 
 
 def _as_int(condition: Any) -> Any:
     return sa.case((condition, 1), else_=0)
 
 
-def _funnel(period: _Range, *keys: Any) -> sa.Select:
+def _funnel(first: date, last: date, *keys: Any) -> sa.Select:
     """The funnel counts (Counts' fields, and attempts) of the range's leads grouped by `keys`."""
-    visits = (
-        sa.select(Appointment.lead_id, sa.func.max(_as_int(Appointment.status == "attended")).label("attended"))
-        .where(period.of_its_leads(Appointment.lead_id))
-        .group_by(Appointment.lead_id)
-        .subquery()
-    )
     return (
         sa.select(
             *keys,
             sa.func.count().label("leads"),
             sa.func.sum(Lead.request_count).label("requests"),
             sa.func.sum(_as_int(Lead.reached)).label("reached"),
-            sa.func.sum(_as_int(sa.or_(Lead.state == "booked", visits.c.lead_id.is_not(None)))).label("booked"),
-            sa.func.sum(sa.func.coalesce(visits.c.attended, 0)).label("attended"),
+            sa.func.sum(_as_int(sa.or_(Lead.state == "booked", Lead.visit_booked))).label("booked"),
+            sa.func.sum(_as_int(Lead.visit_attended)).label("attended"),
             sa.func.sum(Lead.attempts).label("attempts"),
         )
-        .select_from(Lead)
-        .outerjoin(visits, visits.c.lead_id == Lead.id)
-        .where(*period.leads())
+        .where(*_counted(first, last))
         .group_by(*keys)
     )
 
 
-def _segments(period: _Range) -> Sequence[Any]:
+def _segments(first: date, last: date) -> Sequence[Any]:
     bucket = sa.case((Lead.attempts >= ATTEMPT_BUCKETS - 1, ATTEMPT_BUCKETS - 1), else_=Lead.attempts)
     keys = (Lead.source, Lead.utm_source, Lead.utm_campaign, bucket.label("bucket"))
-    return db.session.execute(_funnel(period, *keys)).all()
+    return db.session.execute(_funnel(first, last, *keys)).all()
 
 
-def _arrivals(period: _Range) -> Sequence[Any]:
-    return db.session.execute(_funnel(period, Lead.arrival_day, Lead.arrival_hour)).all()
+def _arrivals(first: date, last: date) -> Sequence[Any]:
+    return db.session.execute(_funnel(first, last, Lead.arrival_day, Lead.arrival_hour)).all()
 
 
-def _first_calls(period: _Range) -> Sequence[Any]:
+def _first_calls(first: date, last: date) -> Sequence[Any]:
     return db.session.execute(
         sa.select(Lead.first_call_minutes, sa.func.count().label("leads"))
-        .where(*period.leads(), Lead.first_call_minutes.is_not(None))
+        .where(*_counted(first, last), Lead.first_call_minutes.is_not(None))
         .group_by(Lead.first_call_minutes)
         .order_by(Lead.first_call_minutes)
     ).all()
 
 
-def _calls(period: _Range) -> Sequence[Any]:
-    return db.session.execute(
+def _calls(first: date, last: date) -> Sequence[Any]:
+    """The calls to the range's leads by operator and outcome.
+
+    Read by the lead's arrival date stored on each call, leaving out the calls
+    of the few leads every report leaves out (found through ix_leads_left_out):
+    no join to every lead of the range.
+    """
+    left_out = sa.select(Lead.id).where(Lead.id == CallAttempt.lead_id, Lead.arrival_day.between(first, last),
+                                        sa.text(LEFT_OUT_SQL))
+    calls = (
         sa.select(
             CallAttempt.operator_id,
-            User.display_name,
             CallAttempt.outcome,
             sa.func.count().label("calls"),
             sa.func.sum(_as_int(CallAttempt.reached)).label("reached"),
         )
-        .join(Lead, Lead.id == CallAttempt.lead_id)
-        .outerjoin(User, User.id == CallAttempt.operator_id)
-        .where(*period.leads(), period.of_its_leads(CallAttempt.lead_id))
-        .group_by(CallAttempt.operator_id, User.display_name, CallAttempt.outcome)
+        .where(CallAttempt.arrival_day.between(first, last), ~left_out.exists())
+        .group_by(CallAttempt.operator_id, CallAttempt.outcome)
+        .subquery()
+    )
+    return db.session.execute(
+        sa.select(calls, User.display_name).outerjoin(User, User.id == calls.c.operator_id)
     ).all()
 
 
@@ -266,8 +249,7 @@ def build_report(first: date, last: date) -> Report:
     totals, attempts_total, buckets = Counts(), 0, [0] * ATTEMPT_BUCKETS
     sources: dict[tuple[str, ...], Counts] = defaultdict(Counts)
     campaigns: dict[tuple[str, ...], Counts] = defaultdict(Counts)
-    period = _range(first, last)
-    for row in _segments(period):
+    for row in _segments(first, last):
         counts = _counts(row)
         totals = _add(totals, counts)
         attempts_total += int(row.attempts or 0)
@@ -277,18 +259,18 @@ def build_report(first: date, last: date) -> Report:
 
     days: dict[date, Counts] = defaultdict(Counts)
     heat: dict[tuple[int, int], int] = defaultdict(int)
-    for row in _arrivals(period):
+    for row in _arrivals(first, last):
         days[row.arrival_day] = _add(days[row.arrival_day], _counts(row))
         heat[(row.arrival_day.weekday(), int(row.arrival_hour))] += int(row.leads)
 
     sla = current_app.config["CALLBACK_SLA_MINUTES"]
-    minutes = [(float(row.first_call_minutes), int(row.leads)) for row in _first_calls(period)]
+    minutes = [(float(row.first_call_minutes), int(row.leads)) for row in _first_calls(first, last)]
     called = sum(count for _, count in minutes)
     within = sum(count for value, count in minutes if value <= sla)
 
     outcomes: dict[str, tuple[int, int]] = {}
     operators: dict[int, OperatorRow] = {}
-    for row in _calls(period):
+    for row in _calls(first, last):
         calls, reached = int(row.calls), int(row.reached or 0)
         seen = outcomes.get(row.outcome, (0, 0))
         outcomes[row.outcome] = (seen[0] + calls, seen[1] + reached)

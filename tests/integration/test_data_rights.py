@@ -21,6 +21,7 @@ from leads.services.data_rights import (
 )
 from leads.services.erasure import erase_patient
 from leads.services.leads import open_lead_card
+from leads.services.report_facts import count_figures_again
 from leads.services.reports import build_report
 from tests.conftest import at, utc
 from tests.factories import lead, new_lead
@@ -64,6 +65,7 @@ def patient(app, operator):
         ]
     )
     db.session.execute(sa.update(Lead).where(Lead.id == second).values(state="booked", next_call_at=None, reached=True))
+    count_figures_again(Lead.id == second)  # the visit figures booking and attendance store
     db.session.commit()
     open_lead_card(second, operator.id, ip="198.51.100.7", now=at("2026-11-24 10:09"))
     db.session.commit()

@@ -11,13 +11,15 @@ import pytest
 import sqlalchemy as sa
 
 from leads.extensions import db
-from leads.models import Appointment, CallAttempt, Lead
+from leads.models import Appointment, CallAttempt, Doctor, Lead
+from leads.services.appointments import book_appointment, cancel_appointment, mark_attendance
 from leads.services.calls import record_outcome
 from leads.services.doctors import add_closure, remove_closure
+from leads.services.erasure import erase_patient
 from leads.services.reports import build_report
 from tests.conftest import at, utc
 from tests.factories import lead, new_lead
-from tests.integration.test_reports import MONDAY, SUNDAY, store_history
+from tests.integration.test_reports import MONDAY, NOW, SUNDAY, store_history
 
 
 def report_again():
@@ -59,12 +61,37 @@ def test_an_outcome_recorded_later_is_counted(before, ids, make_user):
     assert "Pavel" in [row.name for row in again.operators]
 
 
-def test_a_visit_marked_attended_is_counted(before, ids):
-    visit = db.session.scalar(sa.select(Appointment).where(Appointment.lead_id == ids["L4"]))
-    visit.status = "attended"
-    db.session.commit()
+def test_a_visit_marked_attended_is_counted(before, ids, make_user):
+    visit = db.session.scalar(sa.select(Appointment.id).where(Appointment.lead_id == ids["L4"]))
+    mark_attendance(visit, make_user("operator", "pavel").id, attended=True, now=utc(at("2026-12-02 10:10")))
 
     assert report_again().totals.attended == before.totals.attended + 1
+
+
+def test_a_visit_booked_is_counted_and_stays_counted_when_cancelled_or_missed(before, ids, make_user):
+    # L8 (Wednesday, never called) gets a visit on Thursday 3 December, booked by a manager.
+    manager = make_user("manager", "marina")
+    doctor = db.session.scalar(sa.select(Doctor.id))
+    visit = book_appointment(ids["L8"], manager.id, doctor, at("2026-12-03 11:00"), is_manager=True,
+                             now=utc(at(NOW)))
+    booked = report_again()
+    assert (booked.totals.booked, booked.totals.attended) == (before.totals.booked + 1, before.totals.attended)
+    assert booked.days[date(2026, 11, 25)].booked == before.days[date(2026, 11, 25)].booked + 1
+
+    cancel_appointment(visit.id, manager.id, reason="Пациент передумал", now=utc(at(NOW)))
+    assert report_again().totals == booked.totals
+
+    # L4's visit (Wednesday 2 December) missed: still booked, not attended.
+    missed = db.session.scalar(sa.select(Appointment.id).where(Appointment.lead_id == ids["L4"]))
+    mark_attendance(missed, manager.id, attended=False, now=utc(at("2026-12-02 10:10")))
+    assert report_again().totals == booked.totals
+
+
+def test_erasing_a_patient_keeps_their_visits_counted(before, ids, make_user):
+    # L4's visit still ahead is cancelled by the erasure; L4 stays booked.
+    erase_patient(lead(ids["L4"]).phone, make_user("manager", "marina").id, now=utc(at(NOW)))
+
+    assert report_again().totals == before.totals
 
 
 def test_a_lead_closed_as_spam_leaves_every_figure(before, ids):
