@@ -9,13 +9,12 @@ figures rather than zeros.  With no data at all, this week.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 
 from leads.extensions import db
 from leads.models import CallAttempt, Lead
-from leads.services.clinic import clinic_calendar
 
 RECENT_DAYS = 30
 
@@ -40,22 +39,18 @@ def _last_arrival(until: date) -> date | None:
                                                                             *_counted_leads()))
 
 
-def _last_call(until: datetime) -> datetime | None:
-    return db.session.scalar(sa.select(sa.func.max(CallAttempt.at)).where(CallAttempt.at < until))
+def _last_call_day(until: date) -> date | None:
+    return db.session.scalar(sa.select(sa.func.max(CallAttempt.day)).where(CallAttempt.day <= until))
 
 
 def default_period(today: date) -> DefaultPeriod:
     """The period of the report page opened without one (`today` is the clinic's date)."""
-    tz = clinic_calendar().tz
     monday = today - timedelta(days=today.weekday())
     week = DefaultPeriod(monday, monday + timedelta(days=6), this_week=True)
-    tomorrow = datetime.combine(today + timedelta(days=1), time(), tzinfo=tz)
     arrived = _last_arrival(today)
     if arrived is not None and arrived >= monday:
         return week
-    called = _last_call(tomorrow)
-    called_day = called.astimezone(tz).date() if called is not None else None
-    last = max((day for day in (arrived, called_day) if day is not None), default=None)
+    last = max((day for day in (arrived, _last_call_day(today)) if day is not None), default=None)
     if last is None or last >= monday:
         return week
     return DefaultPeriod(last - timedelta(days=RECENT_DAYS - 1), last, this_week=False)

@@ -1,7 +1,7 @@
 """The new-lead tiers read in arrival order: an index on (state, created_at)
 
 Revision ID: 0b8e5f3c6a17
-Revises: 4c6eb5981adb
+Revises: e1d5a7c30b92
 Create Date: 2026-12-02 12:30:00
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0b8e5f3c6a17'
-down_revision = '4c6eb5981adb'
+down_revision = 'e1d5a7c30b92'
 branch_labels = None
 depends_on = None
 
