@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from leads.extensions import db
 from leads.models import CallAttempt, Lead
+from leads.services.reports import counted_leads
 
 RECENT_DAYS = 30
 
@@ -29,14 +30,9 @@ class DefaultPeriod:
     this_week: bool
 
 
-def _counted_leads() -> list[sa.ColumnElement[bool]]:
-    """The leads a report counts (leads.services.reports): neither test leads nor spam."""
-    return [sa.not_(Lead.excluded), sa.or_(Lead.close_reason.is_(None), Lead.close_reason != "spam")]
-
-
 def _last_arrival(until: date) -> date | None:
     return db.session.scalar(sa.select(sa.func.max(Lead.arrival_day)).where(Lead.arrival_day <= until,
-                                                                            *_counted_leads()))
+                                                                            *counted_leads()))
 
 
 def _last_call_day(until: date) -> date | None:

@@ -116,14 +116,15 @@ def period_bounds(calendar: ClinicCalendar, first: date, last: date) -> tuple[da
 # -- the queries ---------------------------------------------------------------------------------
 
 
+def counted_leads() -> list[Any]:
+    """The leads every report counts: neither spam nor test leads (the others are the ones
+    LEFT_OUT_SQL matches)."""
+    return [sa.not_(Lead.excluded), sa.or_(Lead.close_reason.is_(None), Lead.close_reason != "spam")]
+
+
 def _counted(first: date, last: date) -> list[Any]:
-    """The leads a report counts: arrived from `first` to `last`, neither spam nor test leads
-    (the others of the range are the ones LEFT_OUT_SQL matches)."""
-    return [
-        Lead.arrival_day.between(first, last),
-        sa.not_(Lead.excluded),
-        sa.or_(Lead.close_reason.is_(None), Lead.close_reason != "spam"),
-    ]
+    """The leads a report counts that arrived from `first` to `last`."""
+    return [Lead.arrival_day.between(first, last), *counted_leads()]
 
 
 def _as_int(condition: Any) -> Any:
