@@ -35,20 +35,23 @@ def activity_report(first: date, last: date) -> ActivityReport:
     """The calls made from `first` to `last` (clinic dates, both included).
 
     One GROUP BY over the calls by operator and the clinic-local date stored
-    on each call when it was recorded (leads/services/calls.py).
+    on each call when it was recorded (leads/services/calls.py); the operators'
+    names are joined to its rows, not to every call.
     """
-    rows = db.session.execute(
+    calls = (
         sa.select(
-            User.display_name,
-            User.username,
+            CallAttempt.operator_id,
             CallAttempt.day,
             sa.func.count().label("calls"),
             sa.func.sum(sa.case((CallAttempt.reached, 1), else_=0)).label("reached"),
             sa.func.sum(sa.case((CallAttempt.outcome == Outcome.BOOKED.value, 1), else_=0)).label("booked"),
         )
-        .join(User, User.id == CallAttempt.operator_id)
         .where(CallAttempt.day.between(first, last))
-        .group_by(CallAttempt.operator_id, User.display_name, User.username, CallAttempt.day)
+        .group_by(CallAttempt.operator_id, CallAttempt.day)
+        .subquery()
+    )
+    rows = db.session.execute(
+        sa.select(calls, User.display_name, User.username).join(User, User.id == calls.c.operator_id)
     ).all()
     by_operator: dict[str, Activity] = defaultdict(Activity)
     by_day: dict[date, Activity] = defaultdict(Activity)
